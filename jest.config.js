@@ -1,0 +1,19 @@
+/**
+ * Jest runs the suite as ES modules (`node --experimental-vm-modules`, see `npm test`), the way
+ * Nest 12 ships, through ts-jest's ESM preset.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: {
+    // Sources import with NodeNext's `.js` suffix; Jest resolves the `.ts` file behind it.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+  },
+  testTimeout: 20000,
+};

@@ -1,0 +1,5 @@
+/**
+ * nestjs-wait: Kubernetes' `wait` package for NestJS. This barrel is the public surface of the
+ * `nestjs-wait` entry point; `nestjs-wait/testing` adds `FakeClock`.
+ */
+export * from './wait/index.js';

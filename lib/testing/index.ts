@@ -1,0 +1,2 @@
+/** `nestjs-wait/testing`: tools for deterministic tests of code built on nestjs-wait. */
+export { FakeClock } from './fake-clock.js';

@@ -1,0 +1,64 @@
+import type { Clock } from './clock.js';
+import { messages } from './wait.messages.js';
+
+/*
+ * Argument checks shared by the engine's entry points. Each throws at the call that received the
+ * value, naming that call, the argument and the value. Internal: not exported from the package.
+ */
+
+export function checkFunction<T>(value: T, where: string, what: string): T {
+  if (typeof value !== 'function') throw new TypeError(messages.func(where, what, value));
+  return value;
+}
+
+export function checkOptionalFunction<T>(value: T, where: string, what: string): T {
+  return value === undefined ? value : checkFunction(value, where, what);
+}
+
+/** A finite number of any sign (jitter factors: `<= 0` means "none", as in Go). */
+export function checkFinite(value: unknown, where: string, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RangeError(messages.number(where, what, value));
+  }
+  return value;
+}
+
+export function checkNonNegative(value: unknown, where: string, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(messages.nonNegative(where, what, value));
+  }
+  return value;
+}
+
+export function checkInteger(value: unknown, where: string, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new RangeError(messages.integer(where, what, value));
+  }
+  return value;
+}
+
+export function checkObject<T>(value: T, where: string, what: string): T {
+  if (typeof value !== 'object' || value === null) {
+    throw new TypeError(messages.object(where, what, value));
+  }
+  return value;
+}
+
+export function checkSignal(value: unknown, where: string): AbortSignal {
+  if (!(value instanceof AbortSignal)) throw new TypeError(messages.signal(where, value));
+  return value;
+}
+
+export function checkClock(value: unknown, where: string): Clock {
+  const clock = value as Clock | null;
+  if (
+    typeof clock !== 'object' ||
+    clock === null ||
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
+    throw new TypeError(messages.clock(where, value));
+  }
+  return clock;
+}
