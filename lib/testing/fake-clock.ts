@@ -92,7 +92,8 @@ export class FakeClock implements Clock {
   private earliest(): FakeTimer | undefined {
     let first: FakeTimer | undefined;
     // Map iteration follows insertion, so the first of equal due times wins: FIFO like Node.
-    for (const timer of this.timers.values()) if (first === undefined || timer.due < first.due) first = timer;
+    for (const timer of this.timers.values())
+      if (first === undefined || timer.due < first.due) first = timer;
     return first;
   }
 }

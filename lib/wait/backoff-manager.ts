@@ -2,7 +2,13 @@ import { realClock, type Clock } from './clock.js';
 import { Backoff } from './backoff.js';
 import { toMillis, type Duration } from './duration.js';
 import { applyJitter } from './jitter.js';
-import { checkClock, checkFinite, checkFunction, checkNonNegative, checkObject } from './validate.js';
+import {
+  checkClock,
+  checkFinite,
+  checkFunction,
+  checkNonNegative,
+  checkObject,
+} from './validate.js';
 
 /** Supplies the waits of {@link backoffUntil}: Go's `wait.BackoffManager`, returning milliseconds. */
 export interface BackoffManager {
@@ -43,7 +49,10 @@ class ExponentialBackoffManager implements BackoffManager {
     private readonly clock: Clock,
     random: () => number,
   ) {
-    this.steps = new Backoff({ duration: initial, factor, jitter, steps: MAX_STEPS, cap: max }, random);
+    this.steps = new Backoff(
+      { duration: initial, factor, jitter, steps: MAX_STEPS, cap: max },
+      random,
+    );
     this.last = clock.now();
   }
 
@@ -63,7 +72,9 @@ class ExponentialBackoffManager implements BackoffManager {
  * starting over from `initial` when more than `resetAfter` has passed since the previous call.
  * `(1, 10, 10, x2)` gives 1, 2, 4, 8, 10, 10, 10, and 1 again after 11 ms idle.
  */
-export function exponentialBackoffManager(options: ExponentialBackoffManagerOptions): BackoffManager {
+export function exponentialBackoffManager(
+  options: ExponentialBackoffManagerOptions,
+): BackoffManager {
   const where = 'exponentialBackoffManager()';
   checkObject(options, where, 'options');
   return new ExponentialBackoffManager(
@@ -94,6 +105,7 @@ export function jitteredBackoffManager(
   const factor = checkFinite(jitter, where, 'jitter');
   checkObject(options, where, 'options');
   if (options.clock !== undefined) checkClock(options.clock, where);
-  const random = options.random === undefined ? Math.random : checkFunction(options.random, where, 'random');
+  const random =
+    options.random === undefined ? Math.random : checkFunction(options.random, where, 'random');
   return { backoff: () => (factor > 0 ? applyJitter(ms, factor, random) : ms) };
 }

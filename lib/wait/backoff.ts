@@ -1,6 +1,12 @@
 import { toMillis, type Duration } from './duration.js';
 import { applyJitter } from './jitter.js';
-import { checkFinite, checkFunction, checkInteger, checkNonNegative, checkObject } from './validate.js';
+import {
+  checkFinite,
+  checkFunction,
+  checkInteger,
+  checkNonNegative,
+  checkObject,
+} from './validate.js';
 
 /** The parameters of a {@link Backoff}, Go's `wait.Backoff`. */
 export interface BackoffOptions {
@@ -42,14 +48,13 @@ export class Backoff {
    * @param random - numbers in [0, 1) for jitter. Default `Math.random`.
    */
   constructor(options: BackoffOptions, random: () => number = Math.random) {
-    const where = 'new Backoff()';
-    checkObject(options, where, 'options');
-    this.duration = toMillis(options.duration, where, 'duration');
-    this.factor = checkNonNegative(options.factor ?? 1, where, 'factor');
-    this.jitter = checkFinite(options.jitter ?? 0, where, 'jitter');
-    this.steps = checkInteger(options.steps ?? 0, where, 'steps');
-    this.cap = toMillis(options.cap ?? 0, where, 'cap');
-    this.random = checkFunction(random, where, 'random');
+    const checked = checkBackoffOptions(options, 'new Backoff()');
+    this.duration = checked.duration;
+    this.factor = checked.factor;
+    this.jitter = checked.jitter;
+    this.steps = checked.steps;
+    this.cap = checked.cap;
+    this.random = checkFunction(random, 'new Backoff()', 'random');
   }
 
   /**
@@ -74,4 +79,22 @@ export class Backoff {
     }
     return this.jitter > 0 ? applyJitter(current, this.jitter, this.random) : current;
   }
+}
+
+/**
+ * Checks {@link BackoffOptions} for the call named `where` and fills in the defaults: every
+ * duration in milliseconds. Internal: lets `exponentialBackoff()` report bad options in its name.
+ */
+export function checkBackoffOptions(
+  options: BackoffOptions,
+  where: string,
+): Required<BackoffOptions> & { duration: number; cap: number } {
+  checkObject(options, where, 'options');
+  return {
+    duration: toMillis(options.duration, where, 'duration'),
+    factor: checkNonNegative(options.factor ?? 1, where, 'factor'),
+    jitter: checkFinite(options.jitter ?? 0, where, 'jitter'),
+    steps: checkInteger(options.steps ?? 0, where, 'steps'),
+    cap: toMillis(options.cap ?? 0, where, 'cap'),
+  };
 }

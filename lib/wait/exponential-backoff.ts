@@ -1,5 +1,5 @@
 import { realClock, type Clock } from './clock.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, checkBackoffOptions, type BackoffOptions } from './backoff.js';
 import { ConditionLoop, type ConditionFn } from './condition-loop.js';
 import { WaitTimeoutError } from './errors.js';
 import { NEVER_STOP } from './until.js';
@@ -30,7 +30,7 @@ export function exponentialBackoff(
   checkObject(options, where, 'options');
   const random =
     options.random === undefined ? Math.random : checkFunction(options.random, where, 'random');
-  const steps = new Backoff(backoff, random);
+  const steps = new Backoff(checkBackoffOptions(backoff, where), random);
   checkFunction(condition, where, 'condition');
   const clock = options.clock === undefined ? realClock : checkClock(options.clock, where);
   if (options.signal !== undefined) checkSignal(options.signal, where);

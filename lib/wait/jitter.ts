@@ -8,7 +8,11 @@ import { checkFinite, checkFunction, checkNonNegative } from './validate.js';
  * @param maxFactor - the largest fraction of `duration` to add.
  * @param random - numbers in [0, 1). Default `Math.random`.
  */
-export function jitter(duration: number, maxFactor: number, random: () => number = Math.random): number {
+export function jitter(
+  duration: number,
+  maxFactor: number,
+  random: () => number = Math.random,
+): number {
   checkNonNegative(duration, 'jitter()', 'duration');
   checkFinite(maxFactor, 'jitter()', 'maxFactor');
   checkFunction(random, 'jitter()', 'random');

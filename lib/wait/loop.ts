@@ -177,7 +177,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     this.state = WAITING;
     if (!this.sliding) return this.queue.add(this, this.due);
     const wait = this.safeWait();
-    if (wait >= 0) this.queue.add(this, this.queue.clock.now() + wait);
+    if (wait >= 0) this.queue.addAfter(this, wait);
   }
 
   /** nextWait(), or -1 after ending the loop with what it threw. */

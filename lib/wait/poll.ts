@@ -31,7 +31,8 @@ export function poll(condition: ConditionFn, options: PollOptions): Promise<void
   checkFunction(condition, where, 'condition');
   checkObject(options, where, 'options');
   const interval = toMillis(options.interval, where, 'interval');
-  const timeout = options.timeout === undefined ? undefined : toMillis(options.timeout, where, 'timeout');
+  const timeout =
+    options.timeout === undefined ? undefined : toMillis(options.timeout, where, 'timeout');
   const clock = options.clock === undefined ? realClock : checkClock(options.clock, where);
   const external = options.signal === undefined ? undefined : checkSignal(options.signal, where);
   const immediate = Boolean(options.immediate);

@@ -32,7 +32,9 @@ class PeriodicLoop extends LoopCore {
   }
 
   protected nextWait(): number {
-    return this.jitterFactor > 0 ? applyJitter(this.period, this.jitterFactor, this.random) : this.period;
+    return this.jitterFactor > 0
+      ? applyJitter(this.period, this.jitterFactor, this.random)
+      : this.period;
   }
 }
 
@@ -81,7 +83,12 @@ function checkOptions(options: LoopOptions | undefined, where: string): CheckedO
  * @returns a promise that resolves once `stop` has aborted and the run in flight has settled, or
  *   rejects with the first error of `fn` when `options.onError` is not set.
  */
-export function until(fn: LoopFn, period: Duration, stop: AbortSignal, options?: LoopOptions): Promise<void> {
+export function until(
+  fn: LoopFn,
+  period: Duration,
+  stop: AbortSignal,
+  options?: LoopOptions,
+): Promise<void> {
   return startJitterLoop('until()', fn, period, 0, true, stop, options);
 }
 
@@ -158,5 +165,14 @@ function startJitterLoop(
   checkFinite(jitterFactor, where, 'jitterFactor');
   checkSignal(stop, where);
   const o = checkOptions(options, where);
-  return new PeriodicLoop(fn, stop, Boolean(sliding), o.clock, o.onError, ms, jitterFactor, o.random).start();
+  return new PeriodicLoop(
+    fn,
+    stop,
+    Boolean(sliding),
+    o.clock,
+    o.onError,
+    ms,
+    jitterFactor,
+    o.random,
+  ).start();
 }

@@ -6,16 +6,18 @@ import { messages } from './wait.messages.js';
  * value, naming that call, the argument and the value. Internal: not exported from the package.
  */
 
+/** Returns `value` if it is a function; throws a `TypeError` otherwise. */
 export function checkFunction<T>(value: T, where: string, what: string): T {
   if (typeof value !== 'function') throw new TypeError(messages.func(where, what, value));
   return value;
 }
 
+/** As {@link checkFunction}, letting `undefined` through. */
 export function checkOptionalFunction<T>(value: T, where: string, what: string): T {
   return value === undefined ? value : checkFunction(value, where, what);
 }
 
-/** A finite number of any sign (jitter factors: `<= 0` means "none", as in Go). */
+/** Returns `value` if it is a finite number of any sign; throws a `RangeError` otherwise. Jitter factors use it: `<= 0` means "none", as in Go. */
 export function checkFinite(value: unknown, where: string, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new RangeError(messages.number(where, what, value));
@@ -23,6 +25,7 @@ export function checkFinite(value: unknown, where: string, what: string): number
   return value;
 }
 
+/** Returns `value` if it is a finite number >= 0; throws a `RangeError` otherwise. */
 export function checkNonNegative(value: unknown, where: string, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new RangeError(messages.nonNegative(where, what, value));
@@ -30,6 +33,7 @@ export function checkNonNegative(value: unknown, where: string, what: string): n
   return value;
 }
 
+/** Returns `value` if it is an integer; throws a `RangeError` otherwise. */
 export function checkInteger(value: unknown, where: string, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new RangeError(messages.integer(where, what, value));
@@ -37,6 +41,7 @@ export function checkInteger(value: unknown, where: string, what: string): numbe
   return value;
 }
 
+/** Returns `value` if it is a non-null object; throws a `TypeError` otherwise. */
 export function checkObject<T>(value: T, where: string, what: string): T {
   if (typeof value !== 'object' || value === null) {
     throw new TypeError(messages.object(where, what, value));
@@ -44,11 +49,13 @@ export function checkObject<T>(value: T, where: string, what: string): T {
   return value;
 }
 
+/** Returns `value` if it is an `AbortSignal`; throws a `TypeError` otherwise. */
 export function checkSignal(value: unknown, where: string): AbortSignal {
   if (!(value instanceof AbortSignal)) throw new TypeError(messages.signal(where, value));
   return value;
 }
 
+/** Returns `value` if it has the three methods of a {@link Clock}; throws a `TypeError` otherwise. */
 export function checkClock(value: unknown, where: string): Clock {
   const clock = value as Clock | null;
   if (

@@ -13,6 +13,7 @@ export function show(value: unknown): string {
   return String(value);
 }
 
+/** The message builders, by error. */
 export const messages = {
   durationType: (where: string, what: string, value: unknown) =>
     `${where}: ${what} must be a number of milliseconds or a duration string like '250ms' or '1m30s'; got ${show(value)}`,
