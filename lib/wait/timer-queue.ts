@@ -26,7 +26,10 @@ export interface TimerEntry {
   fire(now: number): void;
 }
 
-/** heapIndex of an entry waiting in the batch's deferred list. */
+/** Resolved once: flushes of deferred entries are its callbacks (fake timers cannot stall it). */
+const settled = Promise.resolve();
+
+/** heapIndex of an entry waiting in the deferred list. */
 const DEFERRED = -2;
 
 /** Node clamps longer delays to 1 ms; longer waits are armed in chunks of this size. */
@@ -37,7 +40,7 @@ export class TimerQueue {
   private readonly heap: TimerEntry[] = [];
   /** Entries popped for the running batch; reused so a batch allocates nothing. */
   private readonly batch: TimerEntry[] = [];
-  /** Entries of the running batch that wait relative to its end (see addAfter). */
+  /** Entries whose wait starts at the next clock read (see addAfter). */
   private readonly deferred: TimerEntry[] = [];
   private handle: unknown = undefined;
   /** The time the armed timer stands for; Infinity when none is armed. */
@@ -46,7 +49,14 @@ export class TimerQueue {
   private armedSetter: unknown = undefined;
   private armedClearer: ((handle: unknown) => void) | undefined = undefined;
   private firing = false;
+  private flushScheduled = false;
   private readonly onTimer = (): void => this.runDue();
+  private readonly onFlush = (): void => {
+    this.flushScheduled = false;
+    if (this.firing) return; // the batch under way takes them
+    this.addDeferred();
+    if (this.heap.length > 0 && (this.heap[0].due < this.armedTarget || this.isStale())) this.arm();
+  };
 
   constructor(readonly clock: Clock) {}
 
@@ -65,15 +75,19 @@ export class TimerQueue {
   }
 
   /**
-   * Queues `entry` to fire `wait` ms from now. During a batch, "now" is read once when the batch
-   * ends, for every entry that asked: each wait then starts no earlier than its run settled, for
-   * one clock read per batch instead of one per run.
+   * Queues `entry` to fire `wait` ms after now, where "now" is read once for every entry that
+   * asks in the same batch or the same burst of promise callbacks: at the end of the batch, or in
+   * a microtask after the burst. Each wait so starts no earlier than the moment it was asked for
+   * (a sliding loop's run settling), for one clock read per batch instead of one per run.
    */
   addAfter(entry: TimerEntry, wait: number): void {
-    if (!this.firing) return this.add(entry, this.clock.now() + wait);
     entry.due = wait;
     entry.heapIndex = DEFERRED;
     this.deferred.push(entry);
+    if (!this.firing && !this.flushScheduled) {
+      this.flushScheduled = true;
+      void settled.then(this.onFlush);
+    }
   }
 
   /** Dequeues `entry` if queued. The armed timer stays (it fires harmlessly) unless none is left. */

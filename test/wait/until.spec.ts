@@ -140,6 +140,20 @@ describe('until', () => {
     expect(maxInFlight).toBe(1);
   });
 
+  it('an abort between a run settling and its next wait being queued leaves no timer', async () => {
+    // The run's next wait is queued once per burst of settles (one clock read for all); an abort
+    // in between must drop it.
+    const clock = new FakeClock();
+    const ac = new AbortController();
+    const fn = jest.fn();
+    const done = until(fn, 10, ac.signal, { clock });
+    void Promise.resolve().then(() => ac.abort());
+    await done;
+    await clock.flush();
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   describe('a run that aborts its own signal (TestUntilReturnsImmediately)', () => {
     it('runs exactly once and settles without waiting out the 30 s period', async () => {
       const clock = new FakeClock();
