@@ -15,5 +15,6 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   testTimeout: 20000,
 };
