@@ -35,8 +35,21 @@ if (scenario === undefined) {
   console.log(
     `| runs achieved / ideal | ${(rateC * 100).toFixed(1)}% | ${(rateW * 100).toFixed(1)}% | |`,
   );
+  const cpuAsyncChain = median(
+    Array.from({ length: reps }, () => run('cpu', 'chain', 3, 'async').cpuMicrosPerRun),
+  );
+  const cpuAsyncWait = Array.from({ length: reps }, () => run('cpu', 'until', 3, 'async'));
+  const cpuAW = median(cpuAsyncWait.map((r) => r.cpuMicrosPerRun));
+  console.log(
+    `| CPU per run (10,000 x 10 ms, async body) | ${cpuAsyncChain.toFixed(2)} µs | ${cpuAW.toFixed(2)} µs | ${(cpuAW / cpuAsyncChain).toFixed(2)}x |`,
+  );
+  console.log(
+    `| runs achieved / ideal, async body | | ${(median(cpuAsyncWait.map((r) => r.rate)) * 100).toFixed(1)}% | |`,
+  );
   const scale = run('scale', 'until');
-  console.log(`| 100,000 loops on one signal: start | | ${scale.startMs.toFixed(0)} ms | |`);
+  console.log(
+    `| 100,000 loops on one signal: started, first runs done | | ${scale.startMs.toFixed(0)} ms | |`,
+  );
   console.log(
     `| 100,000 loops on one signal: all settled after abort | | ${scale.settleMs.toFixed(0)} ms | |`,
   );
@@ -80,9 +93,14 @@ if (scenario === 'heap') {
   const period = 10;
   const seconds = Number(rest[0] ?? 3);
   let runs = 0;
-  const body = () => {
-    runs++;
-  };
+  const body =
+    rest[1] === 'async'
+      ? async () => {
+          runs++;
+        }
+      : () => {
+          runs++;
+        };
   const ac = new AbortController();
   const timers = [];
   for (let i = 0; i < n; i++) {
@@ -119,8 +137,10 @@ if (scenario === 'heap') {
   const ac = new AbortController();
   const t0 = performance.now();
   const all = [];
-  for (let i = 0; i < n; i++) all.push(until(() => {}, 3_600_000, ac.signal));
-  const startMs = performance.now() - t0;
+  let firstRuns = 0;
+  for (let i = 0; i < n; i++) all.push(until(() => void firstRuns++, 3_600_000, ac.signal));
+  while (firstRuns < n) await new Promise((r) => setImmediate(r));
+  const startMs = performance.now() - t0; // every loop started and through its first run
   await new Promise((r) => setTimeout(r, 50));
   const t1 = performance.now();
   ac.abort();

@@ -31,10 +31,6 @@ const WAITING = 0;
 const RUNNING = 1;
 const DONE = 2;
 
-function runFirst(loop: LoopCore): void {
-  loop.fire(loop.queue.clock.now());
-}
-
 /**
  * The one loop core behind every loop of the package: `until` and its siblings, `poll`,
  * `exponentialBackoff` (and the Nest layer's registry on top of them). Subclasses decide only how
@@ -91,7 +87,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
 
   /**
    * Starts the loop: the first run comes after `initialDelay` ms, or in a microtask when it is
-   * 0 (at once, as in Go, but never inside the caller's stack). The promise settles when the
+   * 0 (at once, as in Go, but never inside the caller's stack; loops started in one tick share
+   * that microtask). The promise settles when the
    * loop has ended and no run is in flight.
    */
   start(initialDelay = 0): Promise<void> {
@@ -103,13 +100,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
         return;
       }
       if (!this.signal.aborted) watchSignal(this.signal, this);
-      const now = this.queue.clock.now();
-      if (initialDelay > 0) {
-        this.queue.add(this, now + initialDelay);
-      } else {
-        this.due = now;
-        void Promise.resolve(this).then(runFirst);
-      }
+      if (initialDelay > 0) this.queue.add(this, this.queue.clock.now() + initialDelay);
+      else this.queue.addNow(this);
     });
   }
 
@@ -175,7 +167,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
   private proceed(): void {
     if (this.blockedByStop()) return this.stopped();
     this.state = WAITING;
-    if (!this.sliding) return this.queue.add(this, this.due);
+    if (!this.sliding) return this.queue.addAtLeast(this, this.due);
     const wait = this.safeWait();
     if (wait >= 0) this.queue.addAfter(this, wait);
   }

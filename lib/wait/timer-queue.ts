@@ -8,11 +8,16 @@ import { realClock, type Clock } from './clock.js';
  * earliest is armed on the clock, the way Node itself shares one native timer among its timer
  * lists. Internal.
  *
- * Two rules keep time honest:
+ * Rules that keep time honest and cheap:
  * - a timer that fired means its target time has come: entries due up to that target run even if
- *   `clock.now()` reads a hair earlier (Node rounds timers to whole milliseconds), so cadence does
- *   not slip;
- * - entries scheduled while a batch runs wait for the next timer turn, so a zero period yields to
+ *   `clock.now()` reads a hair earlier (Node's timers are whole milliseconds), so cadence does
+ *   not slip; nothing runs before its due time by the clock that armed it;
+ * - on `realClock` time has Node's resolution: waits start at the current whole millisecond and
+ *   delays are armed in whole milliseconds, so loops falling due together share a batch;
+ * - a wait that starts "now" (a sliding loop's run just settled, a first run) is held back until
+ *   the batch under way ends, or until the microtask after the current burst of promise
+ *   callbacks; one clock read then serves them all, instead of one per run;
+ * - entries queued while a batch runs wait for the next timer turn, so a zero period yields to
  *   the event loop instead of spinning.
  */
 
@@ -26,11 +31,11 @@ export interface TimerEntry {
   fire(now: number): void;
 }
 
-/** Resolved once: flushes of deferred entries are its callbacks (fake timers cannot stall it). */
-const settled = Promise.resolve();
+/** heapIndex of an entry held back (see TimerQueue.holdBack). */
+const HELD_BACK = -2;
 
-/** heapIndex of an entry waiting in the deferred list. */
-const DEFERRED = -2;
+/** Resolved once; held-back entries are flushed in its callbacks (fake timers cannot stall it). */
+const settled = Promise.resolve();
 
 /** Node clamps longer delays to 1 ms; longer waits are armed in chunks of this size. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
@@ -40,23 +45,24 @@ export class TimerQueue {
   private readonly heap: TimerEntry[] = [];
   /** Entries popped for the running batch; reused so a batch allocates nothing. */
   private readonly batch: TimerEntry[] = [];
-  /** Entries whose wait starts at the next clock read (see addAfter). */
-  private readonly deferred: TimerEntry[] = [];
+  /** Held back (see holdBack) to fire in the next microtask. */
+  private readonly starting: TimerEntry[] = [];
+  /** Held back; `due` holds a wait, to start from the next clock read. */
+  private readonly afterNow: TimerEntry[] = [];
+  /** Held back; `due` holds a target, moved up to the next clock read if it has passed. */
+  private readonly atLeastNow: TimerEntry[] = [];
   private handle: unknown = undefined;
   /** The time the armed timer stands for; Infinity when none is armed. */
   private armedTarget = Infinity;
+  /** The due time of the entry the timer was armed for: an earlier one needs a new timer. */
+  private armedDue = Infinity;
   /** realClock only: the global `setTimeout`/`clearTimeout` the armed timer came from. */
   private armedSetter: unknown = undefined;
   private armedClearer: ((handle: unknown) => void) | undefined = undefined;
   private firing = false;
   private flushScheduled = false;
   private readonly onTimer = (): void => this.runDue();
-  private readonly onFlush = (): void => {
-    this.flushScheduled = false;
-    if (this.firing) return; // the batch under way takes them
-    this.addDeferred();
-    if (this.heap.length > 0 && (this.heap[0].due < this.armedTarget || this.isStale())) this.arm();
-  };
+  private readonly onFlush = (): void => this.flush();
 
   constructor(readonly clock: Clock) {}
 
@@ -71,29 +77,34 @@ export class TimerQueue {
     entry.heapIndex = this.heap.length;
     this.heap.push(entry);
     this.siftUp(entry.heapIndex);
-    if (!this.firing && (due < this.armedTarget || this.isStale())) this.arm();
+    if (!this.firing && (due < this.armedDue || this.isStale())) this.arm();
   }
 
   /**
-   * Queues `entry` to fire `wait` ms after now, where "now" is read once for every entry that
-   * asks in the same batch or the same burst of promise callbacks: at the end of the batch, or in
-   * a microtask after the burst. Each wait so starts no earlier than the moment it was asked for
-   * (a sliding loop's run settling), for one clock read per batch instead of one per run.
+   * Fires `entry` in a microtask: at once, but never inside the caller's stack. Entries started
+   * in the same tick share that microtask, as one batch.
    */
+  addNow(entry: TimerEntry): void {
+    this.holdBack(entry, 0, this.starting);
+  }
+
+  /** Queues `entry` to fire `wait` ms from now (a sliding wait, starting when a run settled). */
   addAfter(entry: TimerEntry, wait: number): void {
-    entry.due = wait;
-    entry.heapIndex = DEFERRED;
-    this.deferred.push(entry);
-    if (!this.firing && !this.flushScheduled) {
-      this.flushScheduled = true;
-      void settled.then(this.onFlush);
-    }
+    this.holdBack(entry, wait, this.afterNow);
+  }
+
+  /**
+   * Queues `entry` to fire at `target`, or now if that has passed (a non-sliding target after a
+   * run that overran it: the next starts as soon as it can, and its own period from there).
+   */
+  addAtLeast(entry: TimerEntry, target: number): void {
+    this.holdBack(entry, target, this.atLeastNow);
   }
 
   /** Dequeues `entry` if queued. The armed timer stays (it fires harmlessly) unless none is left. */
   remove(entry: TimerEntry): void {
     const index = entry.heapIndex;
-    entry.heapIndex = -1; // a deferred entry is skipped when the batch ends
+    entry.heapIndex = -1; // an entry held back is then skipped
     if (index < 0) return;
     const last = this.heap.pop()!;
     if (last !== entry) {
@@ -105,40 +116,82 @@ export class TimerQueue {
     if (this.heap.length === 0) this.disarm();
   }
 
+  /**
+   * Holds `entry` back until the batch under way ends, or until the microtask after this burst
+   * of promise callbacks: then one clock read serves every entry held back, and each wait starts
+   * no earlier than the moment it was asked for.
+   */
+  private holdBack(entry: TimerEntry, value: number, list: TimerEntry[]): void {
+    entry.due = value;
+    entry.heapIndex = HELD_BACK;
+    list.push(entry);
+    if (!this.firing && !this.flushScheduled) {
+      this.flushScheduled = true;
+      void settled.then(this.onFlush);
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.starting.length > 0) {
+      this.runBatch(this.clock.now(), this.starting);
+    } else {
+      this.addHeldBack();
+      if (this.heap.length > 0 && (this.heap[0].due < this.armedDue || this.isStale())) this.arm();
+    }
+  }
+
   private runDue(): void {
     this.handle = undefined;
     const target = Math.max(this.clock.now(), this.armedTarget);
-    this.armedTarget = Infinity;
-    // Real timers are whole milliseconds: whatever falls due within the next one joins this batch
-    // instead of costing another timer turn and a millisecond of lateness.
-    const horizon = this.clock === realClock ? target + 1 : target;
+    this.armedTarget = this.armedDue = Infinity;
     const { heap, batch } = this;
-    while (heap.length > 0 && heap[0].due <= horizon) batch.push(this.popMin());
+    while (heap.length > 0 && heap[0].due <= target) batch.push(this.popMin());
+    this.runBatch(target, batch);
+  }
+
+  /** Fires the entries of `list` (emptying it), then queues what they held back, then arms. */
+  private runBatch(target: number, list: TimerEntry[]): void {
     this.firing = true;
     try {
-      for (let i = 0; i < batch.length; i++) batch[i].fire(target);
+      for (let i = 0; i < list.length; i++) {
+        const entry = list[i];
+        if (list === this.starting) {
+          if (entry.heapIndex !== HELD_BACK) continue; // removed meanwhile
+          entry.due = target;
+        }
+        entry.heapIndex = -1;
+        entry.fire(target);
+      }
     } finally {
-      batch.length = 0;
+      list.length = 0;
       this.firing = false;
-      this.addDeferred();
+      this.addHeldBack();
       this.arm();
     }
   }
 
-  private addDeferred(): void {
-    const deferred = this.deferred;
-    if (deferred.length === 0) return;
+  private addHeldBack(): void {
+    const { afterNow, atLeastNow } = this;
+    if (afterNow.length + atLeastNow.length === 0) return;
     const now = this.clock.now();
-    const heap = this.heap;
-    for (let i = 0; i < deferred.length; i++) {
-      const entry = deferred[i];
-      if (entry.heapIndex !== DEFERRED) continue; // removed, or queued again, meanwhile
-      entry.due += now;
-      entry.heapIndex = heap.length;
-      heap.push(entry);
-      this.siftUp(entry.heapIndex);
+    // On realClock a wait starts at the current whole millisecond, as Node's own setTimeout
+    // counts (libuv keeps whole milliseconds), so waits of many loops end on one timer turn.
+    const base = this.clock === realClock ? Math.floor(now) : now;
+    for (let i = 0; i < afterNow.length; i++)
+      this.pushHeldBack(afterNow[i], base + afterNow[i].due);
+    for (let i = 0; i < atLeastNow.length; i++) {
+      this.pushHeldBack(atLeastNow[i], Math.max(atLeastNow[i].due, now));
     }
-    deferred.length = 0;
+    afterNow.length = atLeastNow.length = 0;
+  }
+
+  private pushHeldBack(entry: TimerEntry, due: number): void {
+    if (entry.heapIndex !== HELD_BACK) return; // removed, or queued again, meanwhile
+    entry.due = due;
+    entry.heapIndex = this.heap.length;
+    this.heap.push(entry);
+    this.siftUp(entry.heapIndex);
   }
 
   private arm(): void {
@@ -146,8 +199,15 @@ export class TimerQueue {
     if (this.heap.length === 0) return;
     const now = this.clock.now();
     const due = this.heap[0].due;
-    const delay = Math.min(Math.max(due - now, 0), MAX_TIMER_DELAY);
-    this.armedTarget = delay === MAX_TIMER_DELAY ? now + delay : due;
+    this.armedDue = due;
+    let delay = Math.max(due - now, 0);
+    if (this.clock === realClock) delay = Math.ceil(delay);
+    if (delay > MAX_TIMER_DELAY) {
+      delay = MAX_TIMER_DELAY;
+      this.armedTarget = now + delay;
+    } else {
+      this.armedTarget = Math.max(due, now + delay); // never below due, whatever the rounding
+    }
     if (this.clock === realClock) {
       // Follow the globals of the moment (fake timers come and go in tests) and remember which
       // pair armed this timer, so it is cleared by the same implementation.
@@ -166,7 +226,7 @@ export class TimerQueue {
     else this.clock.clearTimeout(this.handle);
     this.handle = undefined;
     this.armedClearer = undefined;
-    this.armedTarget = Infinity;
+    this.armedTarget = this.armedDue = Infinity;
   }
 
   /** True when the global timers changed since the timer was armed (fake timers installed). */

@@ -25,7 +25,7 @@ import {
   type LoopContext,
 } from '../../lib/index.js';
 import { FakeClock } from '../../lib/testing/index.js';
-import { sleep, track } from '../support/helpers.js';
+import { ManualClock, sleep, track } from '../support/helpers.js';
 
 describe('until', () => {
   it('never calls fn when the signal has already aborted, and resolves', async () => {
@@ -362,6 +362,49 @@ describe('nonSlidingUntil', () => {
     expect(starts).toEqual([0, 150, 300, 450]);
   });
 
+  it('after a run that overran its period, counts the next period from the late start, as Go', async () => {
+    // Go starts a non-sliding timer when a run starts: period 100, runs of 150 then 10 start at
+    // 0, 150, 250 (not 0, 150, 200: an overrun is not timer lateness to make up for).
+    const clock = new FakeClock();
+    const ac = new AbortController();
+    const starts: number[] = [];
+    const durations = [150, 10, 10];
+    const done = nonSlidingUntil(
+      async () => {
+        starts.push(clock.now());
+        await sleep(clock, durations.shift() ?? 10);
+      },
+      100,
+      ac.signal,
+      { clock },
+    );
+    await clock.advance(360);
+    ac.abort();
+    await clock.advance(10);
+    await done;
+    expect(starts).toEqual([0, 150, 250, 350]);
+  });
+
+  it('after a synchronous run that overran its period, the same holds', async () => {
+    const clock = new ManualClock();
+    const ac = new AbortController();
+    const starts: number[] = [];
+    const done = nonSlidingUntil(
+      () => {
+        starts.push(clock.now());
+        if (starts.length === 2) clock.now_ += 150; // this run "takes" 150 ms
+      },
+      100,
+      ac.signal,
+      { clock },
+    );
+    await Promise.resolve(); // the first run
+    for (let i = 0; i < 3; i++) clock.fireNext();
+    ac.abort();
+    await done;
+    expect(starts).toEqual([0, 100, 250, 350]);
+  });
+
   it('keeps cadence against absolute targets when every timer fires late', async () => {
     // Each timer fires 0.3 ms late, as Node's do; relative scheduling would drift 300 ms over
     // 1,000 runs of 10 ms. Absolute targets keep every start within one period of start + n * p.
@@ -554,20 +597,8 @@ describe('forever', () => {
 
 describe('the synchronous path', () => {
   it('allocates no promise, AbortController or listener per run', async () => {
-    // A clock whose timers fire synchronously, by hand, so that only engine code runs in the
-    // counted window.
-    let now = 0;
-    let pending: (() => void) | undefined;
-    const manual: Clock = {
-      now: () => now,
-      setTimeout: (fn) => {
-        pending = fn;
-        return 1;
-      },
-      clearTimeout: () => {
-        pending = undefined;
-      },
-    };
+    // Timers fire synchronously, by hand, so that only engine code runs in the counted window.
+    const manual = new ManualClock();
     const ac = new AbortController();
     let runs = 0;
     const done = until(() => void runs++, 10, ac.signal, { clock: manual });
@@ -590,12 +621,7 @@ describe('the synchronous path', () => {
     globalThis.Promise = count(RealPromise);
     globalThis.AbortController = count(RealAbortController);
     try {
-      for (let i = 0; i < 100; i++) {
-        now += 10;
-        const fire = pending!;
-        pending = undefined;
-        fire();
-      }
+      for (let i = 0; i < 100; i++) manual.fireNext();
     } finally {
       globalThis.Promise = RealPromise;
       globalThis.AbortController = RealAbortController;
