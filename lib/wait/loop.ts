@@ -88,8 +88,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
   /**
    * Starts the loop: the first run comes after `initialDelay` ms, or in a microtask when it is
    * 0 (at once, as in Go, but never inside the caller's stack; loops started in one tick share
-   * that microtask). The promise settles when the
-   * loop has ended and no run is in flight.
+   * that microtask). The promise settles when the loop has ended and no run is in flight.
    */
   start(initialDelay = 0): Promise<void> {
     return new Promise<void>((resolve, reject) => {
