@@ -140,26 +140,33 @@ describe('real timers', () => {
     expect(await warnings.stop()).not.toContain('MaxListenersExceededWarning');
   });
 
-  it('nonSlidingUntil at 10 ms keeps each of 100 runs within one period of start + n * period', async () => {
+  it('nonSlidingUntil at 10 ms keeps its period on real timers despite a 3 ms run time', async () => {
+    // Exact cadence is proven on FakeClock (until.spec.ts, timers that fire late). Here, on a
+    // machine that may be loaded, only what survives a scheduling hiccup is asserted: the typical
+    // gap between starts is the period (a sliding loop would show period + 3 ms), and runs never
+    // overlap.
     const period = 10;
     const controller = new AbortController();
     const starts: number[] = [];
+    let inFlight = 0;
+    let overlapped = false;
     const done = nonSlidingUntil(
       async () => {
+        overlapped ||= inFlight++ > 0;
         starts.push(performance.now());
         if (starts.length === 100) controller.abort();
-        // A run time that a sliding loop would add to every period (100 * 3 ms of drift).
         await sleep(3);
+        inFlight--;
       },
       period,
       controller.signal,
     );
     await done;
     expect(starts).toHaveLength(100);
-    const t0 = starts[0];
-    for (const [n, start] of starts.entries()) {
-      const offset = start - (t0 + n * period);
-      expect(Math.abs(offset)).toBeLessThan(period);
-    }
+    expect(overlapped).toBe(false);
+    const gaps = starts.slice(1).map((start, i) => start - starts[i]);
+    const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
+    expect(median).toBeGreaterThan(period - 1.5);
+    expect(median).toBeLessThan(period + 1.5);
   });
 });
