@@ -113,11 +113,12 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     const iteration = ++this.iteration;
     if (!this.sliding) {
       // Non-sliding: the next wait starts before the run, against an absolute target so that
-      // timer lateness does not add up; a target already passed re-anchors at this run's start.
+      // timer lateness does not add up. A run a whole period late has missed a beat: it
+      // re-anchors at its own start instead of running twice at once (Go never catches up).
       const wait = this.safeWait();
       if (wait < 0) return;
       const next = this.due + wait;
-      this.due = next < now ? now + wait : next;
+      this.due = next <= now ? now + wait : next;
     }
     let result: unknown;
     try {

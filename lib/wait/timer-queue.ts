@@ -125,7 +125,9 @@ export class TimerQueue {
     entry.due = value;
     entry.heapIndex = HELD_BACK;
     list.push(entry);
-    if (!this.firing && !this.flushScheduled) {
+    // A batch queues what its runs held back when it ends, but starts asked for during it still
+    // need their microtask (a loop started from inside another loop's run).
+    if (!this.flushScheduled && (!this.firing || list === this.starting)) {
       this.flushScheduled = true;
       void settled.then(this.onFlush);
     }
