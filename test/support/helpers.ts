@@ -60,3 +60,49 @@ export class ManualClock implements Clock {
     return true;
   }
 }
+
+export interface Outcome {
+  state: 'pending' | 'resolved' | 'rejected';
+  error?: unknown;
+  /** clock.now() when the promise settled. */
+  at?: number;
+}
+
+/** Follows a promise without awaiting it, recording how and when (in fake time) it settled. */
+export function observe(promise: Promise<void>, clock: FakeClock): Outcome {
+  const outcome: Outcome = { state: 'pending' };
+  promise.then(
+    () => Object.assign(outcome, { state: 'resolved', at: clock.now() }),
+    (error: unknown) => Object.assign(outcome, { state: 'rejected', error, at: clock.now() }),
+  );
+  return outcome;
+}
+
+export type Answer = (
+  attempt: number,
+  ctx: { readonly signal: AbortSignal },
+) => boolean | Promise<boolean>;
+
+/** A condition that records the fake time of every call and answers with `answer`. */
+export function recorder(clock: FakeClock, answer: Answer) {
+  const times: number[] = [];
+  const signals: AbortSignal[] = [];
+  const condition = (ctx: { readonly signal: AbortSignal }) => {
+    times.push(clock.now());
+    signals.push(ctx.signal);
+    return answer(times.length, ctx);
+  };
+  return { condition, times, signals };
+}
+
+/** A deterministic PRNG in [0, 1) (mulberry32), standing in for Go's seeded rand.Float64. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

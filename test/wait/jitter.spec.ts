@@ -10,18 +10,7 @@
  */
 import { jest } from '@jest/globals';
 import { jitter } from '../../lib/index.js';
-
-/** A deterministic PRNG in [0, 1) (mulberry32), standing in for Go's seeded rand.Float64. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from '../support/helpers.js';
 
 describe('jitter()', () => {
   describe('d + random() * f * d', () => {

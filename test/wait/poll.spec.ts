@@ -24,44 +24,7 @@ import {
   type PollOptions,
 } from '../../lib/index.js';
 import { FakeClock } from '../../lib/testing/index.js';
-
-interface Outcome {
-  state: 'pending' | 'resolved' | 'rejected';
-  error?: unknown;
-  /** clock.now() when the promise settled. */
-  at?: number;
-}
-
-/** Follows a promise without awaiting it, recording how and when (in fake time) it settled. */
-function observe(promise: Promise<void>, clock: FakeClock): Outcome {
-  const outcome: Outcome = { state: 'pending' };
-  promise.then(
-    () => Object.assign(outcome, { state: 'resolved', at: clock.now() }),
-    (error: unknown) => Object.assign(outcome, { state: 'rejected', error, at: clock.now() }),
-  );
-  return outcome;
-}
-
-type Answer = (
-  attempt: number,
-  ctx: { readonly signal: AbortSignal },
-) => boolean | Promise<boolean>;
-
-/** A condition that records the fake time of every call and answers with `answer`. */
-function recorder(clock: FakeClock, answer: Answer) {
-  const times: number[] = [];
-  const signals: AbortSignal[] = [];
-  const condition = (ctx: { readonly signal: AbortSignal }) => {
-    times.push(clock.now());
-    signals.push(ctx.signal);
-    return answer(times.length, ctx);
-  };
-  return { condition, times, signals };
-}
-
-function sleep(clock: FakeClock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimeout(resolve, ms));
-}
+import { observe, recorder, sleep } from '../support/helpers.js';
 
 describe('poll()', () => {
   describe('Test_loopConditionUntilContext_semantic (non-sliding rows)', () => {
