@@ -77,7 +77,7 @@ export class TimerQueue {
     entry.heapIndex = this.heap.length;
     this.heap.push(entry);
     this.siftUp(entry.heapIndex);
-    if (!this.firing && (due < this.armedDue || this.isStale())) this.arm();
+    this.armIfEarlier();
   }
 
   /**
@@ -139,8 +139,17 @@ export class TimerQueue {
       this.runBatch(this.clock.now(), this.starting);
     } else {
       this.addHeldBack();
-      if (this.heap.length > 0 && (this.heap[0].due < this.armedDue || this.isStale())) this.arm();
+      this.armIfEarlier();
     }
+  }
+
+  /**
+   * Re-arms when the earliest entry is due before the armed timer (or the timer came from
+   * swapped-out globals). Outside a batch only: a batch arms once when it ends.
+   */
+  private armIfEarlier(): void {
+    if (this.firing || this.heap.length === 0) return;
+    if (this.heap[0].due < this.armedDue || this.isStale()) this.arm();
   }
 
   private runDue(): void {
