@@ -3,3 +3,4 @@
  * `nestjs-wait` entry point; `nestjs-wait/testing` adds `FakeClock`.
  */
 export * from './wait/index.js';
+export * from './polling/index.js';

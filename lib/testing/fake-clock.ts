@@ -84,6 +84,38 @@ export class FakeClock implements Clock {
     return true;
   }
 
+  /**
+   * Fires timers one at a time, moving time to each, until `promise` settles; returns what it
+   * resolved with (or rejects with its error). For calls that wait on work which waits on this
+   * clock, like `app.close()` while a loop's run sleeps on it. Rejects with an `Error` instead
+   * of hanging when no timer is left and the promise is still pending, or after `maxTimers`.
+   *
+   * @param maxTimers - how many timers to fire at most. Default 100,000.
+   */
+  async runUntil<T>(promise: Promise<T>, maxTimers = 100_000): Promise<T> {
+    let settled = false;
+    const watched = promise.then(
+      (value) => ((settled = true), value),
+      (error: unknown) => {
+        settled = true;
+        throw error;
+      },
+    );
+    watched.catch(() => undefined); // reported through the returned promise
+    await this.flush();
+    for (let fired = 0; !settled; fired++) {
+      if (fired >= maxTimers || !(await this.runNext())) {
+        if (settled) break;
+        throw new Error(
+          fired >= maxTimers
+            ? `FakeClock.runUntil(): the promise is still pending after ${maxTimers} timers`
+            : 'FakeClock.runUntil(): no timer is left and the promise is still pending',
+        );
+      }
+    }
+    return watched;
+  }
+
   /** Lets every pending promise callback run, without moving time. */
   flush(): Promise<void> {
     return new Promise((resolve) => settleTurn(resolve));

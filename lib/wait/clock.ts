@@ -22,3 +22,12 @@ export const realClock: Clock = Object.freeze({
   clearTimeout: (handle: unknown): void =>
     globalThis.clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
 });
+
+/**
+ * The wall-clock time (epoch milliseconds) of a time read from `clock`, for status pages:
+ * `realClock` counts from `performance.timeOrigin`; any other clock's time is taken as epoch
+ * milliseconds (so `new FakeClock(0)` reads as 1970-01-01, and `new FakeClock(Date.now())` as now).
+ */
+export function epochOf(clock: Clock, time: number): number {
+  return clock === realClock ? globalThis.performance.timeOrigin + time : time;
+}

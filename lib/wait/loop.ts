@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import { unwatchSignal, watchSignal, type SignalMember } from './signal-group.js';
-import { queueFor, type TimerEntry, type TimerQueue } from './timer-queue.js';
+import { queueFor, STARTING, type TimerEntry, type TimerQueue } from './timer-queue.js';
 
 /** What each run of a loop receives. */
 export interface LoopContext {
@@ -8,6 +8,11 @@ export interface LoopContext {
   readonly signal: AbortSignal;
   /** The number of this run: 1 for the first. */
   readonly iteration: number;
+  /**
+   * The loop's name under the WaitModule or a `PollingRegistry` (default `'ClassName.methodName'`);
+   * `undefined` for the engine's functions, whose loops have no name.
+   */
+  readonly name?: string;
 }
 
 /** The body of a loop. It may return a promise; the next run waits until it settles. */
@@ -48,6 +53,12 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
   groupNext: SignalMember | null = null;
   iteration = 0;
   private state = WAITING;
+  /** The wait last planned, so that a re-plan can find where it started. */
+  private plannedWait = 0;
+  /** Whether the planned wait starts when the run settles (else it has an absolute target). */
+  private waitFromSettle = false;
+  /** A run was asked for while one was in flight: it follows at once. */
+  private rerun = false;
   private resolveDone: ((value: void) => void) | undefined = undefined;
   private rejectDone: ((reason: unknown) => void) | undefined = undefined;
   readonly queue: TimerQueue;
@@ -55,7 +66,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
   constructor(
     protected readonly fn: LoopFn,
     readonly signal: AbortSignal,
-    protected readonly sliding: boolean,
+    protected sliding: boolean,
     clock: Clock,
     protected readonly onError: ((error: unknown) => void) | undefined,
   ) {
@@ -73,6 +84,23 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
   /** Called before each run; returns true once it has ended the loop instead. */
   protected exhausted(): boolean {
     return false;
+  }
+
+  /**
+   * Called as each run starts, with the batch's time; returns the run's context. Subclasses add
+   * to the context (a name) or take note of the start; must not throw.
+   */
+  protected beginRun(iteration: number, _now: number): LoopContext {
+    return { signal: this.signal, iteration };
+  }
+
+  /**
+   * After a failed run that `onError` took, the wait before the next run when it differs from the
+   * normal plan (a backoff), counted from when the run settled; `undefined` keeps the plan.
+   * Must not throw.
+   */
+  protected retryWait(): number | undefined {
+    return undefined;
   }
 
   /** Whether the stop signal keeps the next run from starting. */
@@ -119,10 +147,12 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
       if (wait < 0) return;
       const next = this.due + wait;
       this.due = next <= now ? now + wait : next;
+      this.plannedWait = wait;
     }
+    const context = this.beginRun(iteration, now);
     let result: unknown;
     try {
-      result = this.fn({ signal: this.signal, iteration });
+      result = this.fn(context);
     } catch (error) {
       return this.failed(error);
     }
@@ -147,10 +177,75 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     this.stopped();
   }
 
+  /**
+   * Runs the loop now: at once when it is waiting, right after the run in flight otherwise. Calls
+   * made before that run starts are served by it. Does nothing once the loop has ended.
+   */
+  runNow(): void {
+    if (this.state === RUNNING) {
+      this.rerun = true;
+    } else if (this.state === WAITING && this.heapIndex !== STARTING) {
+      this.queue.remove(this);
+      this.queue.addNow(this);
+    }
+  }
+
+  /**
+   * Asks {@link LoopCore.nextWait} again for the wait in progress, keeping where it started: the
+   * end of the last run (sliding) or its start (non-sliding). A target already passed runs at
+   * once. The first run's initial delay is kept.
+   */
+  replan(): void {
+    if (this.state === RUNNING) {
+      if (this.sliding) return; // the wait is asked for when the run settles
+      const wait = this.safeWait();
+      if (wait < 0) return;
+      this.due += wait - this.plannedWait;
+      this.plannedWait = wait;
+      return;
+    }
+    if (this.state !== WAITING || this.iteration === 0 || this.heapIndex === STARTING) return;
+    const queued = this.heapIndex >= 0;
+    const wait = this.safeWait();
+    if (wait < 0) return;
+    this.queue.remove(this);
+    if (!queued && this.waitFromSettle) return this.waitAfter(wait); // starts at the next read
+    const target = this.due - this.plannedWait + wait;
+    this.plannedWait = wait;
+    this.waitFromSettle = false;
+    this.queue.addAtLeast(this, target);
+  }
+
+  /**
+   * Switches between sliding and non-sliding from the next wait on; the wait in progress stays.
+   * A run in flight that started sliding gets its non-sliding target from its own start.
+   */
+  setSliding(sliding: boolean): void {
+    if (sliding === this.sliding) return;
+    this.sliding = sliding;
+    if (this.state === RUNNING && !sliding) {
+      const wait = this.safeWait();
+      if (wait < 0) return;
+      this.due += wait;
+      this.plannedWait = wait;
+    }
+  }
+
+  /** Whether a run is in flight. */
+  get running(): boolean {
+    return this.state === RUNNING;
+  }
+
+  /** When the next run is planned, in the clock's milliseconds; `undefined` when not known yet. */
+  get nextRunAt(): number | undefined {
+    if (this.state === WAITING) return this.queue.dueOf(this);
+    return this.state === RUNNING && !this.sliding && !this.rerun ? this.due : undefined;
+  }
+
   private succeeded(result: unknown): void {
     if (this.state !== RUNNING) return;
     if (this.concluded(result)) return;
-    this.proceed();
+    this.proceed(false);
   }
 
   private failed(error: unknown): void {
@@ -161,15 +256,32 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     } catch (fatal) {
       return this.finish(fatal, true);
     }
-    this.proceed();
+    this.proceed(true);
   }
 
-  private proceed(): void {
+  private proceed(afterFailure: boolean): void {
     if (this.blockedByStop()) return this.stopped();
     this.state = WAITING;
-    if (!this.sliding) return this.queue.addAtLeast(this, this.due);
+    if (this.rerun) {
+      this.rerun = false;
+      return this.queue.addNow(this);
+    }
+    if (afterFailure) {
+      const retry = this.retryWait();
+      if (retry !== undefined) return this.waitAfter(retry);
+    }
+    if (!this.sliding) {
+      this.waitFromSettle = false;
+      return this.queue.addAtLeast(this, this.due);
+    }
     const wait = this.safeWait();
-    if (wait >= 0) this.queue.addAfter(this, wait);
+    if (wait >= 0) this.waitAfter(wait);
+  }
+
+  private waitAfter(wait: number): void {
+    this.plannedWait = wait;
+    this.waitFromSettle = true;
+    this.queue.addAfter(this, wait);
   }
 
   /** nextWait(), or -1 after ending the loop with what it threw. */

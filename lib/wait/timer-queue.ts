@@ -31,8 +31,13 @@ export interface TimerEntry {
   fire(now: number): void;
 }
 
-/** heapIndex of an entry held back (see TimerQueue.holdBack). */
-const HELD_BACK = -2;
+/**
+ * heapIndex of an entry held back (see TimerQueue.holdBack): to start in the next microtask, or
+ * with a wait that starts at the next clock read. Two markers, so that an entry started again
+ * while held back (a trigger) cannot fire twice from two lists.
+ */
+export const STARTING = -2;
+const HELD_BACK = -3;
 
 /** Resolved once; held-back entries are flushed in its callbacks (fake timers cannot stall it). */
 const settled = Promise.resolve();
@@ -85,12 +90,12 @@ export class TimerQueue {
    * in the same tick share that microtask, as one batch.
    */
   addNow(entry: TimerEntry): void {
-    this.holdBack(entry, 0, this.starting);
+    this.holdBack(entry, 0, this.starting, STARTING);
   }
 
   /** Queues `entry` to fire `wait` ms from now (a sliding wait, starting when a run settled). */
   addAfter(entry: TimerEntry, wait: number): void {
-    this.holdBack(entry, wait, this.afterNow);
+    this.holdBack(entry, wait, this.afterNow, HELD_BACK);
   }
 
   /**
@@ -98,7 +103,16 @@ export class TimerQueue {
    * run that overran it: the next starts as soon as it can, and its own period from there).
    */
   addAtLeast(entry: TimerEntry, target: number): void {
-    this.holdBack(entry, target, this.atLeastNow);
+    this.holdBack(entry, target, this.atLeastNow, HELD_BACK);
+  }
+
+  /**
+   * When `entry` is planned to fire: its due time when queued, now when about to start, and
+   * `undefined` when not queued or when its wait starts at the next clock read.
+   */
+  dueOf(entry: TimerEntry): number | undefined {
+    if (entry.heapIndex >= 0) return entry.due;
+    return entry.heapIndex === STARTING ? this.clock.now() : undefined;
   }
 
   /** Dequeues `entry` if queued. The armed timer stays (it fires harmlessly) unless none is left. */
@@ -121,9 +135,9 @@ export class TimerQueue {
    * of promise callbacks: then one clock read serves every entry held back, and each wait starts
    * no earlier than the moment it was asked for.
    */
-  private holdBack(entry: TimerEntry, value: number, list: TimerEntry[]): void {
+  private holdBack(entry: TimerEntry, value: number, list: TimerEntry[], marker: number): void {
     entry.due = value;
-    entry.heapIndex = HELD_BACK;
+    entry.heapIndex = marker;
     list.push(entry);
     // A batch queues what its runs held back when it ends, but starts asked for during it still
     // need their microtask (a loop started from inside another loop's run).
@@ -168,7 +182,7 @@ export class TimerQueue {
       for (let i = 0; i < list.length; i++) {
         const entry = list[i];
         if (list === this.starting) {
-          if (entry.heapIndex !== HELD_BACK) continue; // removed meanwhile
+          if (entry.heapIndex !== STARTING) continue; // removed, or already fired, meanwhile
           entry.due = target;
         }
         entry.heapIndex = -1;

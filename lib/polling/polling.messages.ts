@@ -1,0 +1,40 @@
+import { show } from '../wait/wait.messages.js';
+
+/**
+ * Every message of the Nest layer (errors and logs), in one place so that each names the class,
+ * method or loop and the value the same way. Internal: not exported from the package.
+ */
+export const messages = {
+  notAMethod: (where: string, kind: string) =>
+    `${where}: @Until() decorates instance methods; this is ${kind}`,
+  decoratedTwice: (where: string) =>
+    `${where}: the method has @Until() twice; one method is one loop`,
+  unknownKey: (where: string, key: string, known: readonly string[]) =>
+    `${where}: unknown option ${show(key)}; the options are ${known.join(', ')}`,
+  boolean: (where: string, what: string, value: unknown) =>
+    `${where}: ${what} must be true or false; got ${show(value)}`,
+  name: (where: string, value: unknown) =>
+    `${where}: the loop's name must be a non-empty string; got ${show(value)}`,
+  oneOf: (where: string, what: string, value: unknown, allowed: readonly string[]) =>
+    `${where}: ${what} must be one of ${allowed.map((a) => show(a)).join(', ')}; got ${show(value)}`,
+  scoped: (owner: string, scope: string) =>
+    `@Until() on ${owner}: ${owner.split('.')[0]} is ${scope}, but a loop needs one instance for the life of the app; make it a singleton (the default scope) or move the loop to a singleton provider`,
+  duplicateName: (name: string, first: string, second: string) =>
+    `two loops are named ${show(name)} (${first} and ${second}); give one another name with @Until(period, { name })`,
+  bootstrap: (problems: readonly string[]) =>
+    `WaitModule cannot start its loops:\n  - ${problems.join('\n  - ')}`,
+  unknownLoop: (where: string, name: unknown) => `${where}: no loop is named ${show(name)}`,
+  taken: (where: string, name: string) => `${where}: a loop named ${show(name)} exists already`,
+  closed: (where: string) => `${where}: the application is shutting down; loops no longer start`,
+  importedTwice: () =>
+    'WaitModule.forRoot() is imported more than once; every loop still runs once, with the options of the first import',
+  unknownOverride: (name: string, known: readonly string[]) =>
+    `options.loops names ${show(name)}, but no loop has that name (loops: ${known.map((k) => show(k)).join(', ') || 'none'})`,
+  failed: (name: string, count: number) =>
+    `Loop ${name} failed (${count === 1 ? 'once' : `${count} times in a row`})`,
+  recovered: (name: string, count: number) =>
+    `Loop ${name} succeeded after ${count === 1 ? '1 failure' : `${count} failures`}`,
+  succeeded: (name: string, iteration: number) => `Loop ${name} succeeded (run ${iteration})`,
+  stillRunning: (names: readonly string[], timeout: number) =>
+    `Shutdown: ${names.join(', ')} still running ${timeout} ms after the stop signal; not waiting any longer`,
+} as const;

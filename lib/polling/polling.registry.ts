@@ -1,0 +1,321 @@
+import {
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+import { epochOf } from '../wait/clock.js';
+import type { Duration } from '../wait/duration.js';
+import type { LoopFn } from '../wait/loop.js';
+import { ManagedLoop, type ManagedLoopObserver } from '../wait/managed-loop.js';
+import { settleWithin } from '../wait/settle-within.js';
+import { checkFunction } from '../wait/validate.js';
+import { show } from '../wait/wait.messages.js';
+import { messages } from './polling.messages.js';
+import {
+  checkChanges,
+  planDefinition,
+  type LoopDefinition,
+  type LoopPlan,
+} from './until.options.js';
+import {
+  checkModuleOptions,
+  type CheckedWaitModuleOptions,
+  type WaitModuleOptions,
+} from './wait-module.options.js';
+
+/** A snapshot of one loop, from {@link PollingRegistry.get} and {@link PollingRegistry.list}. */
+export interface LoopStatus {
+  name: string;
+  /** `'running'` from start until stop (a run may still be settling after stop: see `inFlight`). */
+  state: 'running' | 'stopped' | 'standby';
+  /** Milliseconds. */
+  period: number;
+  jitter: number;
+  sliding: boolean;
+  /** Runs so far, over every start. */
+  iterations: number;
+  failures: number;
+  consecutiveFailures: number;
+  inFlight: boolean;
+  lastStartedAt?: Date;
+  lastSucceededAt?: Date;
+  /** What the last failed run threw; kept after a success (see `consecutiveFailures`). */
+  lastError?: unknown;
+  /** When the next run is planned; absent when stopped, running sliding, or about to be planned. */
+  nextRunAt?: Date;
+}
+
+/** What {@link PollingRegistry.events$} emits: a run started, succeeded or failed, or the loop stopped. */
+export interface LoopEvent {
+  type: 'started' | 'succeeded' | 'failed' | 'stopped';
+  name: string;
+  /** The run's `ctx.iteration` (for `'stopped'`, the last run's). */
+  iteration: number;
+  /** After this event: 0 once a run succeeded. */
+  consecutiveFailures: number;
+  at: Date;
+  /** For `'failed'`: what the run threw. */
+  error?: unknown;
+}
+
+/** The changes {@link PollingRegistry.update} accepts. */
+export interface LoopChanges {
+  period?: Duration;
+  jitter?: number;
+  sliding?: boolean;
+}
+
+const registries = new WeakMap<object, PollingRegistry>();
+
+/**
+ * The loops of the application, by name: list them, add your own, start, stop, trigger and
+ * re-time them while the app runs. Injectable anywhere once `WaitModule` is imported. Every loop
+ * runs on the engine's loop core (never two runs of one loop at once); a run's error is logged
+ * with the loop's name and the consecutive-failure count, and the loop goes on.
+ *
+ * Calls naming an unknown loop throw at once (also the promise-returning ones), naming it.
+ */
+export class PollingRegistry
+  implements OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  /** Runs started, succeeded and failed, and loops stopped; completes when the app has shut down. */
+  readonly events$: Observable<LoopEvent>;
+  private readonly options: CheckedWaitModuleOptions;
+  private readonly loops = new Map<string, ManagedLoop>();
+  private readonly plans = new Map<string, LoopPlan>();
+  private readonly events = new Subject<LoopEvent>();
+  private readonly logger = new Logger('WaitModule');
+  private bootstrapped = false;
+  private closing: Promise<void> | undefined = undefined;
+  private claimed = false;
+
+  /** @param options - the module's options (see `WaitModuleOptions` for defaults). */
+  constructor(options?: WaitModuleOptions) {
+    this.options = checkModuleOptions(options, 'WaitModule options');
+    this.events$ = this.events.asObservable();
+  }
+
+  /**
+   * Adds a loop and, unless `autoStart: false` (or the module's), starts it once the app has
+   * bootstrapped (at once if it has). Throws if the name is taken or an option is bad.
+   */
+  add(name: string, fn: LoopFn, definition: LoopDefinition): LoopStatus {
+    const where = 'PollingRegistry.add()';
+    if (typeof name !== 'string' || name.length === 0)
+      throw new TypeError(messages.name(where, name));
+    checkFunction(fn, where, 'fn');
+    const plan = planDefinition({ ...definition, name }, where);
+    this.register(name, fn, plan, where);
+    if (this.bootstrapped && plan.autoStart && this.options.autoStart) this.start(name);
+    return this.get(name);
+  }
+
+  /** Starts a stopped loop (first run after its `initialDelay`); does nothing if it runs. */
+  start(name: string): void {
+    const loop = this.find(name, 'PollingRegistry.start()');
+    if (this.closing !== undefined) throw new Error(messages.closed('PollingRegistry.start()'));
+    loop.start();
+  }
+
+  /** Stops a loop: aborts its `ctx.signal`, resolves once its run in flight settled. Idempotent. */
+  stop(name: string): Promise<void> {
+    return this.find(name, 'PollingRegistry.stop()').stop();
+  }
+
+  /** Stops a loop and forgets it (its name is free again at once); resolves as {@link stop}. */
+  remove(name: string): Promise<void> {
+    const loop = this.find(name, 'PollingRegistry.remove()');
+    this.loops.delete(name);
+    this.plans.delete(name);
+    return loop.stop();
+  }
+
+  /**
+   * Runs an iteration now, after the one in flight (calls made meanwhile share one run), also on
+   * a stopped loop. Resolves when it has settled; its error is logged and kept in the status, not
+   * thrown here. Resolves without a run if the loop is stopped before the run starts.
+   */
+  trigger(name: string): Promise<void> {
+    const loop = this.find(name, 'PollingRegistry.trigger()');
+    if (this.closing !== undefined) throw new Error(messages.closed('PollingRegistry.trigger()'));
+    return loop.trigger();
+  }
+
+  /** Re-times a loop; a new period applies to the wait in progress, counted from where it started. */
+  update(name: string, changes: LoopChanges): void {
+    const where = 'PollingRegistry.update()';
+    const loop = this.find(name, where);
+    const checked = checkChanges(changes, where);
+    const current = loop.settings;
+    loop.update({
+      ...current,
+      period: checked.period ?? current.period,
+      jitter: checked.jitter ?? current.jitter,
+      sliding: checked.sliding ?? current.sliding,
+    });
+  }
+
+  /** The status of one loop. */
+  get(name: string): LoopStatus {
+    return this.status(this.find(name, 'PollingRegistry.get()'));
+  }
+
+  /** Whether a loop has this name. */
+  has(name: string): boolean {
+    return this.loops.has(name);
+  }
+
+  /** The status of every loop, in the order they were added. */
+  list(): LoopStatus[] {
+    return [...this.loops.values()].map((loop) => this.status(loop));
+  }
+
+  /**
+   * Internal (the explorer): the first caller per app discovers the decorated methods; a second
+   * `WaitModule` import gets false and a warning instead of running every loop twice.
+   */
+  claimDiscovery(): boolean {
+    if (!this.claimed) return (this.claimed = true);
+    this.logger.warn(messages.importedTwice());
+    return false;
+  }
+
+  /** Internal (the explorer): adds a discovered loop, not started. */
+  register(name: string, fn: LoopFn, plan: LoopPlan, where: string): void {
+    if (this.loops.has(name)) throw new Error(messages.taken(where, name));
+    const { clock } = this.options;
+    this.loops.set(name, new ManagedLoop(name, fn, plan, clock, Math.random, this.observer));
+    this.plans.set(name, plan);
+  }
+
+  /** Internal (the explorer, at bootstrap): starts every loop that starts with the app. */
+  startAll(): void {
+    this.bootstrapped = true;
+    if (!this.options.autoStart || this.closing !== undefined) return;
+    for (const [name, plan] of this.plans) if (plan.autoStart) this.loops.get(name)!.start();
+  }
+
+  /**
+   * Aborts every loop's signal and waits up to `shutdownTimeout` for the runs in flight, naming in
+   * a warning those still running then. Idempotent; `WaitModule` calls it on its shutdown hook.
+   */
+  shutdown(): Promise<void> {
+    return (this.closing ??= this.close());
+  }
+
+  /** @internal Nest hook; stops the loops if `shutdownHook` names it. */
+  onModuleDestroy(): Promise<void> | undefined {
+    return this.onHook('onModuleDestroy');
+  }
+
+  /** @internal Nest hook; stops the loops if `shutdownHook` names it. */
+  beforeApplicationShutdown(): Promise<void> | undefined {
+    return this.onHook('beforeApplicationShutdown');
+  }
+
+  /** @internal Nest hook; stops the loops if `shutdownHook` names it (the default). */
+  onApplicationShutdown(): Promise<void> | undefined {
+    return this.onHook('onApplicationShutdown');
+  }
+
+  private onHook(hook: CheckedWaitModuleOptions['shutdownHook']): Promise<void> | undefined {
+    return this.options.shutdownHook === hook ? this.shutdown() : undefined;
+  }
+
+  private async close(): Promise<void> {
+    const loops = [...this.loops.values()];
+    const stopped = Promise.all(loops.map((loop) => loop.stop()));
+    const { shutdownTimeout, clock } = this.options;
+    if (!(await settleWithin(stopped, shutdownTimeout, clock))) {
+      const late = loops.filter((loop) => loop.inFlight).map((loop) => loop.name);
+      this.logger.warn(messages.stillRunning(late, shutdownTimeout));
+    }
+    this.events.complete();
+  }
+
+  private find(name: string, where: string): ManagedLoop {
+    const loop = this.loops.get(name);
+    if (loop === undefined) throw new Error(messages.unknownLoop(where, name));
+    return loop;
+  }
+
+  private status(loop: ManagedLoop): LoopStatus {
+    const { period, jitter, sliding } = loop.settings;
+    return {
+      name: loop.name,
+      state: loop.state,
+      period,
+      jitter,
+      sliding,
+      iterations: loop.iterations,
+      failures: loop.failures,
+      consecutiveFailures: loop.consecutiveFailures,
+      inFlight: loop.inFlight,
+      lastStartedAt: this.date(loop.lastStartedAt),
+      lastSucceededAt: this.date(loop.lastSucceededAt),
+      lastError: loop.lastError,
+      nextRunAt: this.date(loop.nextRunAt),
+    };
+  }
+
+  private date(time: number | undefined): Date | undefined {
+    return time === undefined ? undefined : new Date(epochOf(this.options.clock, time));
+  }
+
+  private emit(type: LoopEvent['type'], loop: ManagedLoop, error?: unknown): void {
+    if (!this.events.observed) return; // no event objects for nobody
+    const { name, iterations, consecutiveFailures } = loop;
+    const at = new Date(epochOf(this.options.clock, this.options.clock.now()));
+    const event: LoopEvent = { type, name, iteration: iterations, consecutiveFailures, at };
+    if (type === 'failed') event.error = error;
+    this.events.next(event);
+  }
+
+  /**
+   * The registry's side of every loop: logs and events. A throwing logger or events$ subscriber
+   * must not end a loop, so nothing thrown here reaches the loop core.
+   */
+  private readonly observer: ManagedLoopObserver = {
+    runStarted: (loop) => this.safely(() => this.emit('started', loop)),
+    runSucceeded: (loop, failuresBefore) =>
+      this.safely(() => {
+        if (failuresBefore > 0) this.logger.log(messages.recovered(loop.name, failuresBefore));
+        else this.logger.verbose(messages.succeeded(loop.name, loop.iterations));
+        this.emit('succeeded', loop);
+      }),
+    runFailed: (loop, error) =>
+      this.safely(() => {
+        const detail = error instanceof Error ? (error.stack ?? String(error)) : show(error);
+        this.logger.error(messages.failed(loop.name, loop.consecutiveFailures), detail);
+        this.emit('failed', loop, error);
+      }),
+    stopped: (loop) => this.safely(() => this.emit('stopped', loop)),
+  };
+
+  private safely(report: () => void): void {
+    try {
+      report();
+    } catch {
+      // Nowhere left to report it: the logger or a subscriber is what failed.
+    }
+  }
+}
+
+/**
+ * Internal: one registry per application, whatever the number of `WaitModule` imports (Nest 11+
+ * keys dynamic modules by reference, so two `forRoot()` calls make two modules). The key is the
+ * app's `ModulesContainer`; the options of the first import win.
+ */
+export function registryFor(
+  container: object,
+  options: WaitModuleOptions | undefined,
+): PollingRegistry {
+  let registry = registries.get(container);
+  if (registry === undefined) {
+    registry = new PollingRegistry(options);
+    registries.set(container, registry);
+  }
+  return registry;
+}

@@ -1,0 +1,183 @@
+import { toMillis, type Duration } from '../wait/duration.js';
+import type { ManagedBackoff, ManagedLoopSettings } from '../wait/managed-loop.js';
+import { checkFinite, checkNonNegative, checkObject } from '../wait/validate.js';
+import { messages } from './polling.messages.js';
+
+/**
+ * After a failed run, wait this backoff instead of the period; the first success resets it.
+ * The waits follow Go's `NewExponentialBackoffManager`: `initial`, then times `factor`, up to `max`.
+ */
+export interface UntilBackoff {
+  /** The first wait after a failure. */
+  initial: Duration;
+  /** The longest wait. */
+  max: Duration;
+  /** Growth per consecutive failure. Default 2. */
+  factor?: number;
+  /** Jitter factor of each wait (`<= 0`: none). Default 0. */
+  jitter?: number;
+  /** Also start over from `initial` after this long without a failure. Default: only a success resets. */
+  resetAfter?: Duration;
+}
+
+/** How a loop runs; every field has a default. */
+export interface UntilOptions {
+  /** The loop's name in the registry, logs and events. Default `'ClassName.methodName'`. */
+  name?: string;
+  /** Jitter factor: each wait is drawn from `[period, period * (1 + jitter))`; `<= 0` means none. Default 0. */
+  jitter?: number;
+  /** `true`: the period starts when a run ends; `false`: when it starts (runs never overlap either way). Default true. */
+  sliding?: boolean;
+  /** Wait before the first run of each start. Default 0: the first run is at start, as in Go. */
+  initialDelay?: Duration;
+  /** Wait a backoff after a failed run instead of the period. Default none. */
+  backoff?: UntilBackoff;
+  /** Start with the application (or at `PollingRegistry.add()`). Default true. */
+  autoStart?: boolean;
+}
+
+/** A loop's whole definition: its period and {@link UntilOptions}. */
+export interface LoopDefinition extends UntilOptions {
+  /** Time between runs: milliseconds or a Go duration string (`'30s'`, `'1m30s'`). */
+  period: Duration;
+}
+
+/** What `WaitModule` options may change of a loop, by name; `disabled: true` keeps it from starting. */
+export interface LoopOverride extends Partial<LoopDefinition> {
+  /** Never start the loop with the application (the registry can still start it). Default false. */
+  disabled?: boolean;
+}
+
+/** A checked definition, durations in milliseconds. Internal. */
+export interface LoopPlan extends ManagedLoopSettings {
+  readonly name: string | undefined;
+  readonly autoStart: boolean;
+}
+
+const UNTIL_KEYS = ['name', 'jitter', 'sliding', 'initialDelay', 'backoff', 'autoStart'] as const;
+const DEFINITION_KEYS = ['period', ...UNTIL_KEYS] as const;
+const OVERRIDE_KEYS = [...DEFINITION_KEYS, 'disabled'] as const;
+const BACKOFF_KEYS = ['initial', 'max', 'factor', 'jitter', 'resetAfter'] as const;
+
+/** Checks `@Until()`'s three forms and returns the plan; throws naming `where` and the value. */
+export function planFromArguments(
+  where: string,
+  first: unknown,
+  second: unknown,
+  third: unknown,
+): LoopPlan {
+  if (typeof first === 'object' && first !== null) {
+    if (second !== undefined || third !== undefined) {
+      throw new TypeError(
+        `${where}: with an options object as the first argument, there are no others`,
+      );
+    }
+    return planDefinition(first as LoopDefinition, where);
+  }
+  if (typeof second === 'object' && second !== null) {
+    if (third !== undefined) {
+      throw new TypeError(`${where}: with options as the second argument, there is no third`);
+    }
+    checkKeys(second, UNTIL_KEYS, where);
+    return planDefinition({ ...(second as UntilOptions), period: first as Duration }, where);
+  }
+  return planDefinition(
+    { period: first as Duration, jitter: second as number, sliding: third as boolean },
+    where,
+  );
+}
+
+/** Checks a whole definition (period required); throws naming `where`. */
+export function planDefinition(
+  definition: LoopDefinition,
+  where: string,
+  keys: readonly string[] = DEFINITION_KEYS,
+): LoopPlan {
+  checkObject(definition, where, 'options');
+  checkKeys(definition, keys, where);
+  const name = definition.name;
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
+    throw new TypeError(messages.name(where, name));
+  }
+  return {
+    name,
+    period: toMillis(definition.period, where, 'period'),
+    jitter: definition.jitter === undefined ? 0 : checkFinite(definition.jitter, where, 'jitter'),
+    sliding: checkBoolean(definition.sliding, true, where, 'sliding'),
+    initialDelay:
+      definition.initialDelay === undefined
+        ? 0
+        : toMillis(definition.initialDelay, where, 'initialDelay'),
+    backoff: definition.backoff === undefined ? undefined : planBackoff(definition.backoff, where),
+    autoStart: checkBoolean(definition.autoStart, true, where, 'autoStart'),
+  };
+}
+
+/**
+ * Applies a `WaitModule` override to a decorated loop's definition and checks the result. The
+ * override's durations stay as given, so an error names what the configuration said.
+ */
+export function planOverride(
+  base: LoopDefinition,
+  override: LoopOverride,
+  where: string,
+): LoopPlan & { disabled: boolean } {
+  checkObject(override, where, 'the override');
+  checkKeys(override, OVERRIDE_KEYS, where);
+  const { disabled, ...changes } = override;
+  const plan = planDefinition({ ...base, ...changes }, where, OVERRIDE_KEYS);
+  return { ...plan, disabled: checkBoolean(disabled, false, where, 'disabled') };
+}
+
+/** Checks the changes `PollingRegistry.update()` accepts. */
+export function checkChanges(
+  changes: { period?: Duration; jitter?: number; sliding?: boolean },
+  where: string,
+): { period?: number; jitter?: number; sliding?: boolean } {
+  checkObject(changes, where, 'changes');
+  checkKeys(changes, ['period', 'jitter', 'sliding'], where);
+  return {
+    period: changes.period === undefined ? undefined : toMillis(changes.period, where, 'period'),
+    jitter: changes.jitter === undefined ? undefined : checkFinite(changes.jitter, where, 'jitter'),
+    sliding:
+      changes.sliding === undefined
+        ? undefined
+        : checkBoolean(changes.sliding, true, where, 'sliding'),
+  };
+}
+
+/** Back to a definition, to merge an override into: durations as milliseconds. */
+export function definitionOf(plan: LoopPlan): LoopDefinition {
+  const { name, period, jitter, sliding, initialDelay, backoff, autoStart } = plan;
+  return { name, period, jitter, sliding, initialDelay, backoff, autoStart };
+}
+
+function planBackoff(backoff: UntilBackoff, where: string): ManagedBackoff {
+  checkObject(backoff, where, 'backoff');
+  checkKeys(backoff, BACKOFF_KEYS, `${where} backoff`);
+  return {
+    initial: toMillis(backoff.initial, where, 'backoff.initial'),
+    max: toMillis(backoff.max, where, 'backoff.max'),
+    factor:
+      backoff.factor === undefined ? 2 : checkNonNegative(backoff.factor, where, 'backoff.factor'),
+    jitter: backoff.jitter === undefined ? 0 : checkFinite(backoff.jitter, where, 'backoff.jitter'),
+    // Go's manager needs a reset interval; "never" is the longest one that fits a timer.
+    resetAfter:
+      backoff.resetAfter === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : toMillis(backoff.resetAfter, where, 'backoff.resetAfter'),
+  };
+}
+
+function checkBoolean(value: unknown, fallback: boolean, where: string, what: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(messages.boolean(where, what, value));
+  return value;
+}
+
+/** Unknown keys are typos (`jiter`), caught where they were written. */
+export function checkKeys(value: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new TypeError(messages.unknownKey(where, key, known));
+  }
+}

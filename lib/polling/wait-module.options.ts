@@ -1,0 +1,71 @@
+import { checkClock, checkObject } from '../wait/validate.js';
+import { toMillis, type Duration } from '../wait/duration.js';
+import { realClock, type Clock } from '../wait/clock.js';
+import { messages } from './polling.messages.js';
+import { checkKeys, type LoopOverride } from './until.options.js';
+
+/** The lifecycle hook on which `WaitModule` aborts the loops' stop signal. */
+export type ShutdownHook =
+  'onModuleDestroy' | 'beforeApplicationShutdown' | 'onApplicationShutdown';
+
+const HOOKS: readonly ShutdownHook[] = [
+  'onModuleDestroy',
+  'beforeApplicationShutdown',
+  'onApplicationShutdown',
+];
+const KEYS = ['autoStart', 'shutdownTimeout', 'shutdownHook', 'loops', 'clock'] as const;
+
+/** Options of `WaitModule.forRoot()` and `forRootAsync()`; every one has a default. */
+export interface WaitModuleOptions {
+  /** Start every loop at application bootstrap. `false`: start them with `PollingRegistry.start()`. Default true. */
+  autoStart?: boolean;
+  /** How long shutdown waits for runs in flight after aborting their signal. Default `'10s'`. */
+  shutdownTimeout?: Duration;
+  /**
+   * When to stop the loops. Nest calls `onModuleDestroy`, then `beforeApplicationShutdown`, then
+   * closes the HTTP server, then `onApplicationShutdown`. The default lets loops run until the
+   * end; pick an earlier hook when loops use resources that other modules release in theirs.
+   * Default `'onApplicationShutdown'`.
+   */
+  shutdownHook?: ShutdownHook;
+  /**
+   * Overrides of decorated loops by name (period, jitter, sliding, initialDelay, backoff,
+   * autoStart, `disabled`), e.g. from `ConfigService` through `forRootAsync()`. Default none.
+   */
+  loops?: Record<string, LoopOverride>;
+  /** Time source of every loop; pass a `FakeClock` in tests. Default `realClock`. */
+  clock?: Clock;
+}
+
+/** Options checked, with defaults applied. Internal. */
+export interface CheckedWaitModuleOptions {
+  readonly autoStart: boolean;
+  readonly shutdownTimeout: number;
+  readonly shutdownHook: ShutdownHook;
+  readonly loops: Readonly<Record<string, LoopOverride>>;
+  readonly clock: Clock;
+}
+
+/** Checks module options, naming `where` and the value; overrides are checked per loop at bootstrap. */
+export function checkModuleOptions(
+  options: WaitModuleOptions | undefined,
+  where: string,
+): CheckedWaitModuleOptions {
+  const o = options ?? {};
+  checkObject(o, where, 'options');
+  checkKeys(o, KEYS, where);
+  if (o.autoStart !== undefined && typeof o.autoStart !== 'boolean') {
+    throw new TypeError(messages.boolean(where, 'autoStart', o.autoStart));
+  }
+  if (o.shutdownHook !== undefined && !HOOKS.includes(o.shutdownHook)) {
+    throw new TypeError(messages.oneOf(where, 'shutdownHook', o.shutdownHook, HOOKS));
+  }
+  if (o.loops !== undefined) checkObject(o.loops, where, 'loops');
+  return {
+    autoStart: o.autoStart ?? true,
+    shutdownTimeout: toMillis(o.shutdownTimeout ?? '10s', where, 'shutdownTimeout'),
+    shutdownHook: o.shutdownHook ?? 'onApplicationShutdown',
+    loops: o.loops ?? {},
+    clock: o.clock === undefined ? realClock : checkClock(o.clock, where),
+  };
+}

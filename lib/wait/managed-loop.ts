@@ -1,0 +1,247 @@
+import type { Clock } from './clock.js';
+import { exponentialBackoffManager, type BackoffManager } from './backoff-manager.js';
+import { applyJitter } from './jitter.js';
+import { LoopCore, type LoopContext, type LoopFn } from './loop.js';
+
+/** How a managed loop runs, checked and in milliseconds. */
+export interface ManagedLoopSettings {
+  readonly period: number;
+  /** `<= 0`: none. */
+  readonly jitter: number;
+  readonly sliding: boolean;
+  /** Before the first run of each start. */
+  readonly initialDelay: number;
+  /** After a failed run, wait this backoff instead of the period; a success resets it. */
+  readonly backoff: ManagedBackoff | undefined;
+}
+
+/** The backoff of a managed loop, as for `exponentialBackoffManager`. */
+export interface ManagedBackoff {
+  readonly initial: number;
+  readonly max: number;
+  readonly factor: number;
+  readonly jitter: number;
+  readonly resetAfter: number;
+}
+
+/** Told of each run and stop of a managed loop. Must not throw. */
+export interface ManagedLoopObserver {
+  runStarted(loop: ManagedLoop): void;
+  /** `failuresBefore`: the consecutive failures this success ends (0 for a routine success). */
+  runSucceeded(loop: ManagedLoop, failuresBefore: number): void;
+  runFailed(loop: ManagedLoop, error: unknown): void;
+  /** The loop was stopped and its last run has settled. */
+  stopped(loop: ManagedLoop): void;
+}
+
+/** One start of a managed loop (or one triggered run of a stopped one) on the loop core. */
+class ManagedRun extends LoopCore {
+  /** Runs a one-shot session may make: one, and one more per trigger during the last. */
+  runsAllowed: number;
+
+  constructor(
+    private readonly loop: ManagedLoop,
+    signal: AbortSignal,
+    readonly oneShot: boolean,
+  ) {
+    super(loop.fn, signal, loop.settings.sliding, loop.clock, (error) => loop.runFailed(error));
+    this.runsAllowed = oneShot ? 1 : Infinity;
+  }
+
+  protected nextWait(): number {
+    const { period, jitter } = this.loop.settings;
+    return jitter > 0 ? applyJitter(period, jitter, this.loop.random) : period;
+  }
+
+  protected override beginRun(_iteration: number, now: number): LoopContext {
+    return this.loop.runStarting(this.signal, now);
+  }
+
+  protected override concluded(): boolean {
+    this.loop.runSucceeded();
+    return false;
+  }
+
+  protected override retryWait(): number | undefined {
+    return this.loop.retryWait();
+  }
+
+  protected override blockedByStop(): boolean {
+    return this.signal.aborted || this.iteration >= this.runsAllowed;
+  }
+}
+
+/**
+ * A named loop that can be started, stopped, triggered and re-timed while it lives, with the
+ * counters a status page needs. Errors of `fn` never end it: they are counted and handed to the
+ * observer, and with a backoff the next run waits the backoff instead of the period. Every run
+ * goes through {@link LoopCore}; this class only keeps books and decides when a start begins.
+ * Internal: the registry of the Nest layer is built on it.
+ */
+export class ManagedLoop {
+  /** Runs so far, over every start; a run's `ctx.iteration`. */
+  iterations = 0;
+  failures = 0;
+  consecutiveFailures = 0;
+  /** Clock times; `undefined` until it happened. */
+  lastStartedAt: number | undefined = undefined;
+  lastSucceededAt: number | undefined = undefined;
+  lastError: unknown = undefined;
+  /** Whether the loop should be running: set by start(), cleared by stop(). */
+  private wanted = false;
+  private session: ManagedRun | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+  private backoff: BackoffManager | undefined = undefined;
+  /** trigger() calls waiting for the next run to start, then for it to settle. */
+  private nextWaiters: (() => void)[] | undefined = undefined;
+  private currentWaiters: (() => void)[] | undefined = undefined;
+  /** stop() calls waiting for the session to end. */
+  private endWaiters: (() => void)[] | undefined = undefined;
+
+  constructor(
+    readonly name: string,
+    readonly fn: LoopFn,
+    public settings: ManagedLoopSettings,
+    readonly clock: Clock,
+    readonly random: () => number,
+    private readonly observer: ManagedLoopObserver,
+  ) {}
+
+  /** 'running' once started and until stopped (a run may still be settling after stop()). */
+  get state(): 'running' | 'stopped' {
+    return this.wanted ? 'running' : 'stopped';
+  }
+
+  /** Whether a run is in flight. */
+  get inFlight(): boolean {
+    return this.session?.running ?? false;
+  }
+
+  /** When the next run is planned, in clock time; `undefined` when stopped or not known. */
+  get nextRunAt(): number | undefined {
+    return this.wanted && this.session?.oneShot === false ? this.session.nextRunAt : undefined;
+  }
+
+  /**
+   * Starts the loop (its first run after `initialDelay`). Idempotent. A run still settling from
+   * before (a stop, a triggered run) finishes first, so two runs never overlap.
+   */
+  start(): void {
+    if (this.wanted) return;
+    this.wanted = true;
+    // Otherwise a stopping loop or a triggered run is settling: the loop starts when it ends.
+    if (this.session === undefined) this.open(false);
+  }
+
+  /** Stops the loop: aborts `ctx.signal`; resolves once the run in flight has settled. Idempotent. */
+  stop(): Promise<void> {
+    this.wanted = false;
+    if (this.session === undefined) return Promise.resolve();
+    this.controller!.abort();
+    return new Promise((resolve) => (this.endWaiters ??= []).push(resolve));
+  }
+
+  /**
+   * Runs an iteration now, after the one in flight; calls made before that run starts share it.
+   * On a stopped loop, runs one iteration on its own. Resolves when that run has settled (errors
+   * are counted and reported, not thrown here), or without a run if the loop stops first.
+   */
+  trigger(): Promise<void> {
+    const session = this.session;
+    if (session === undefined) {
+      this.open(true);
+    } else if (this.controller!.signal.aborted) {
+      // Stopping: once its run has settled, run again (or join the restarted loop).
+      return new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve)).then(() =>
+        this.trigger(),
+      );
+    } else {
+      // A one-shot session whose run is in flight may make one more.
+      if (session.iteration >= session.runsAllowed) session.runsAllowed = session.iteration + 1;
+      session.runNow();
+    }
+    return new Promise((resolve) => (this.nextWaiters ??= []).push(resolve));
+  }
+
+  /** Applies new settings: a switch of sliding from the next wait, a new period to the wait in progress. */
+  update(settings: ManagedLoopSettings): void {
+    this.settings = settings;
+    const session = this.session;
+    if (session === undefined || session.oneShot) return;
+    session.setSliding(settings.sliding);
+    // A backoff wait in progress stays: the period applies again after the next success.
+    if (this.backoff === undefined) session.replan();
+  }
+
+  /** ManagedRun: a run starts. */
+  runStarting(signal: AbortSignal, now: number): LoopContext {
+    const iteration = ++this.iterations;
+    this.lastStartedAt = now;
+    if (this.nextWaiters !== undefined) {
+      this.currentWaiters = this.nextWaiters;
+      this.nextWaiters = undefined;
+    }
+    this.observer.runStarted(this);
+    return { signal, iteration, name: this.name };
+  }
+
+  /** ManagedRun: the run succeeded. */
+  runSucceeded(): void {
+    const failuresBefore = this.consecutiveFailures;
+    this.consecutiveFailures = 0;
+    this.backoff = undefined;
+    this.lastSucceededAt = this.clock.now();
+    this.observer.runSucceeded(this, failuresBefore);
+    this.release();
+  }
+
+  /** ManagedRun: the run failed. */
+  runFailed(error: unknown): void {
+    this.failures++;
+    this.consecutiveFailures++;
+    this.lastError = error;
+    this.observer.runFailed(this, error);
+    this.release();
+  }
+
+  /** ManagedRun: the backoff's next wait after a failure, when there is a backoff. */
+  retryWait(): number | undefined {
+    const b = this.settings.backoff;
+    if (b === undefined) return undefined;
+    this.backoff ??= exponentialBackoffManager({ ...b, clock: this.clock, random: this.random });
+    return this.backoff.backoff();
+  }
+
+  private open(oneShot: boolean): void {
+    const controller = new AbortController();
+    const session = new ManagedRun(this, controller.signal, oneShot);
+    this.controller = controller;
+    this.session = session;
+    session.start(oneShot ? 0 : this.settings.initialDelay).then(
+      () => this.ended(session),
+      (error: unknown) => {
+        // Only a throwing observer ends a session this way: keep the error, do not restart.
+        this.lastError = error;
+        this.wanted = false;
+        this.ended(session);
+      },
+    );
+  }
+
+  private ended(session: ManagedRun): void {
+    this.session = this.controller = undefined;
+    // Triggers that were not served before the stop resolve without a run.
+    const waiters = [...(this.endWaiters ?? []), ...(this.nextWaiters ?? [])];
+    this.endWaiters = this.nextWaiters = undefined;
+    if (!session.oneShot) this.observer.stopped(this);
+    if (this.wanted) this.open(false);
+    for (const resolve of waiters) resolve();
+  }
+
+  private release(): void {
+    const waiters = this.currentWaiters;
+    if (waiters === undefined) return;
+    this.currentWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
+}
