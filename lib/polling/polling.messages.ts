@@ -35,6 +35,8 @@ export const messages = {
   recovered: (name: string, count: number) =>
     `Loop ${name} succeeded after ${count === 1 ? '1 failure' : `${count} failures`}`,
   succeeded: (name: string, iteration: number) => `Loop ${name} succeeded (run ${iteration})`,
+  shutDown: (loops: number, waited: number) =>
+    `Shutdown: stopped ${loops === 1 ? '1 loop' : `${loops} loops`}${waited > 0 ? `, after ${waited === 1 ? '1 run' : `${waited} runs`} in flight settled` : ''}`,
   stillRunning: (names: readonly string[], timeout: number) =>
     `Shutdown: ${names.join(', ')} still running ${timeout} ms after the stop signal; not waiting any longer`,
 } as const;

@@ -99,7 +99,8 @@ export class PollingRegistry
 
   /**
    * Adds a loop and, unless `autoStart: false` (or the module's), starts it once the app has
-   * bootstrapped (at once if it has). Throws if the name is taken or an option is bad.
+   * bootstrapped (at once if it has; never once shutdown has begun). Throws if the name is taken
+   * or an option is bad.
    */
   add(name: string, fn: LoopFn, definition: LoopDefinition): LoopStatus {
     const where = 'PollingRegistry.add()';
@@ -108,7 +109,14 @@ export class PollingRegistry
     checkFunction(fn, where, 'fn');
     const plan = planDefinition({ ...definition, name }, where);
     this.register(name, fn, plan, where);
-    if (this.bootstrapped && plan.autoStart && this.options.autoStart) this.start(name);
+    if (
+      this.bootstrapped &&
+      this.closing === undefined &&
+      plan.autoStart &&
+      this.options.autoStart
+    ) {
+      this.loops.get(name)!.start();
+    }
     return this.get(name);
   }
 
@@ -228,7 +236,10 @@ export class PollingRegistry
     const loops = [...this.loops.values()];
     const stopped = Promise.all(loops.map((loop) => loop.stop()));
     const { shutdownTimeout, clock } = this.options;
-    if (!(await settleWithin(stopped, shutdownTimeout, clock))) {
+    const inFlight = loops.filter((loop) => loop.inFlight).length;
+    if (await settleWithin(stopped, shutdownTimeout, clock)) {
+      if (loops.length > 0) this.logger.log(messages.shutDown(loops.length, inFlight));
+    } else {
       const late = loops.filter((loop) => loop.inFlight).map((loop) => loop.name);
       this.logger.warn(messages.stillRunning(late, shutdownTimeout));
     }

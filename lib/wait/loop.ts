@@ -213,7 +213,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     const target = this.due - this.plannedWait + wait;
     this.plannedWait = wait;
     this.waitFromSettle = false;
-    this.queue.addAtLeast(this, target);
+    this.queue.add(this, Math.max(target, this.queue.clock.now()));
   }
 
   /**
@@ -305,7 +305,11 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     this.resolveDone = this.rejectDone = undefined;
     if (failed) reject?.(error);
     else resolve?.();
+    this.ended(error, failed);
   }
+
+  /** Called once, synchronously, when the loop has ended (after its promise settled). */
+  protected ended(_error: unknown, _failed: boolean): void {}
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import { exponentialBackoffManager, type BackoffManager } from './backoff-manager.js';
+import { isInterrupted } from './errors.js';
 import { applyJitter } from './jitter.js';
 import { LoopCore, type LoopContext, type LoopFn } from './loop.js';
 
@@ -44,7 +45,11 @@ class ManagedRun extends LoopCore {
     signal: AbortSignal,
     readonly oneShot: boolean,
   ) {
-    super(loop.fn, signal, loop.settings.sliding, loop.clock, (error) => loop.runFailed(error));
+    super(loop.fn, signal, loop.settings.sliding, loop.clock, (error) => {
+      // A run that gave up because its own signal aborted was stopped, not failed.
+      if (signal.aborted && (error === signal.reason || isInterrupted(error))) loop.runCut();
+      else loop.runFailed(error);
+    });
     this.runsAllowed = oneShot ? 1 : Infinity;
   }
 
@@ -64,6 +69,10 @@ class ManagedRun extends LoopCore {
 
   protected override retryWait(): number | undefined {
     return this.loop.retryWait();
+  }
+
+  protected override ended(error: unknown, failed: boolean): void {
+    this.loop.sessionEnded(this, error, failed);
   }
 
   protected override blockedByStop(): boolean {
@@ -97,6 +106,8 @@ export class ManagedLoop {
   private currentWaiters: (() => void)[] | undefined = undefined;
   /** stop() calls waiting for the session to end. */
   private endWaiters: (() => void)[] | undefined = undefined;
+  /** Counts stop() calls: a trigger deferred past a stop is dropped by a later stop. */
+  private stops = 0;
 
   constructor(
     readonly name: string,
@@ -136,9 +147,12 @@ export class ManagedLoop {
   /** Stops the loop: aborts `ctx.signal`; resolves once the run in flight has settled. Idempotent. */
   stop(): Promise<void> {
     this.wanted = false;
+    this.stops++;
     if (this.session === undefined) return Promise.resolve();
+    // Wait first: a session waiting for its next run ends inside abort().
+    const ended = new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve));
     this.controller!.abort();
-    return new Promise((resolve) => (this.endWaiters ??= []).push(resolve));
+    return ended;
   }
 
   /**
@@ -151,9 +165,11 @@ export class ManagedLoop {
     if (session === undefined) {
       this.open(true);
     } else if (this.controller!.signal.aborted) {
-      // Stopping: once its run has settled, run again (or join the restarted loop).
+      // Stopping: once its run has settled, run again (or join the restarted loop), unless
+      // stop() is called again meanwhile.
+      const stops = this.stops;
       return new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve)).then(() =>
-        this.trigger(),
+        this.stops === stops ? this.trigger() : undefined,
       );
     } else {
       // A one-shot session whose run is in flight may make one more.
@@ -204,6 +220,11 @@ export class ManagedLoop {
     this.release();
   }
 
+  /** ManagedRun: the run threw because the stop aborted its signal; neither success nor failure. */
+  runCut(): void {
+    this.release();
+  }
+
   /** ManagedRun: the backoff's next wait after a failure, when there is a backoff. */
   retryWait(): number | undefined {
     const b = this.settings.backoff;
@@ -217,18 +238,18 @@ export class ManagedLoop {
     const session = new ManagedRun(this, controller.signal, oneShot);
     this.controller = controller;
     this.session = session;
-    session.start(oneShot ? 0 : this.settings.initialDelay).then(
-      () => this.ended(session),
-      (error: unknown) => {
-        // Only a throwing observer ends a session this way: keep the error, do not restart.
-        this.lastError = error;
-        this.wanted = false;
-        this.ended(session);
-      },
-    );
+    // The session reports its end through sessionEnded(), synchronously; its promise is unused.
+    session.start(oneShot ? 0 : this.settings.initialDelay).catch(() => undefined);
   }
 
-  private ended(session: ManagedRun): void {
+  /** ManagedRun: the session has ended (stopped; or failed, which only a throwing observer causes). */
+  sessionEnded(session: ManagedRun, error: unknown, failed: boolean): void {
+    if (session !== this.session) return;
+    if (failed) {
+      // Keep the error and do not restart: the same observer would end the next session too.
+      this.lastError = error;
+      this.wanted = false;
+    }
     this.session = this.controller = undefined;
     // Triggers that were not served before the stop resolve without a run.
     const waiters = [...(this.endWaiters ?? []), ...(this.nextWaiters ?? [])];

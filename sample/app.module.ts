@@ -1,0 +1,39 @@
+import { Logger, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { WaitModule, type WaitModuleOptions } from 'nestjs-wait';
+import { ContainerRuntime } from './container-runtime.js';
+import { CONTAINER_GC, GarbageCollector, IMAGE_GC } from './garbage-collector.js';
+import { gcSettings } from './gc.config.js';
+import { LoopsController } from './loops.controller.js';
+import { RuntimeController } from './runtime.controller.js';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true }),
+    // The loops' periods and whether image GC runs at all come from the configuration.
+    WaitModule.forRootAsync({
+      imports: [ConfigModule],
+      inject: [ConfigService],
+      useFactory: (config: ConfigService): WaitModuleOptions => {
+        const gc = gcSettings(config);
+        const imageGcDisabled = gc.imageGcHighThresholdPercent === 100;
+        if (imageGcDisabled) {
+          new Logger(GarbageCollector.name).log(
+            'ImageGCHighThresholdPercent is set 100, Disable image GC',
+          );
+        }
+        return {
+          shutdownTimeout: gc.shutdownTimeout,
+          loops: {
+            [CONTAINER_GC]: { period: gc.containerGcPeriod },
+            // A disabled loop is registered but not started: POST /loops/image-gc/start would.
+            [IMAGE_GC]: { period: gc.imageGcPeriod, disabled: imageGcDisabled },
+          },
+        };
+      },
+    }),
+  ],
+  controllers: [LoopsController, RuntimeController],
+  providers: [ContainerRuntime, GarbageCollector],
+})
+export class AppModule {}

@@ -1,0 +1,308 @@
+import { Injectable } from '@nestjs/common';
+import { FakeClock } from '../../lib/testing/index.js';
+import { PollingRegistry, Until, type LoopContext, type LoopEvent } from '../../lib/index.js';
+import { boot, close, deferred, RunLog, type Booted } from './support.js';
+
+/* PollingRegistry through a booted app, on FakeClock. */
+
+let clock: FakeClock;
+let log: RunLog;
+let booted: Booted;
+let registry: PollingRegistry;
+let hold: ReturnType<typeof deferred> | undefined;
+
+@Injectable()
+class Worker {
+  @Until('1m')
+  async tick(ctx: LoopContext) {
+    log.begin();
+    try {
+      if (hold !== undefined) await hold.promise;
+      if (ctx.signal.aborted) return;
+    } finally {
+      log.end();
+    }
+  }
+}
+
+beforeEach(async () => {
+  clock = new FakeClock();
+  log = new RunLog(clock);
+  hold = undefined;
+  booted = await boot({ providers: [Worker] }, {}, { clock });
+  registry = booted.app.get(PollingRegistry);
+  await clock.flush();
+});
+
+afterEach(async () => {
+  hold?.resolve();
+  await close(booted);
+  expect(clock.pendingTimers).toBe(0);
+});
+
+describe('unknown names', () => {
+  it.each(['get', 'start', 'stop', 'remove', 'trigger'] as const)(
+    '%s() throws at once, naming the loop',
+    (method) => {
+      expect(() => registry[method]('Worker.tock')).toThrow(
+        `PollingRegistry.${method}(): no loop is named "Worker.tock"`,
+      );
+    },
+  );
+
+  it('update() too', () => {
+    expect(() => registry.update('nope', { period: 1 })).toThrow(
+      'PollingRegistry.update(): no loop is named "nope"',
+    );
+  });
+
+  it('has() answers false instead', () => {
+    expect([registry.has('Worker.tick'), registry.has('nope')]).toEqual([true, false]);
+  });
+});
+
+describe('add', () => {
+  it('runs a new loop at once and lists it after the decorated one', async () => {
+    const runs: string[] = [];
+    const status = registry.add(
+      'reports',
+      (ctx) => void runs.push(`${ctx.name}#${ctx.iteration}`),
+      { period: '10s' },
+    );
+    expect(status).toMatchObject({
+      name: 'reports',
+      state: 'running',
+      period: 10_000,
+      iterations: 0,
+    });
+    await clock.advance('20s');
+    expect(runs).toEqual(['reports#1', 'reports#2', 'reports#3']);
+    expect(registry.list().map((s) => s.name)).toEqual(['Worker.tick', 'reports']);
+  });
+
+  it('throws on a taken name and on bad options, naming them', () => {
+    expect(() => registry.add('Worker.tick', () => undefined, { period: 1 })).toThrow(
+      'PollingRegistry.add(): a loop named "Worker.tick" exists already',
+    );
+    expect(() => registry.add('x', () => undefined, { period: '1 minute' })).toThrow(
+      'PollingRegistry.add(): period "1 minute" is not a duration',
+    );
+    expect(() => registry.add('x', 'run' as never, { period: 1 })).toThrow(
+      'PollingRegistry.add(): fn must be a function; got "run"',
+    );
+    expect(() => registry.add('', () => undefined, { period: 1 })).toThrow(
+      "the loop's name must be a non-empty string",
+    );
+    expect(registry.has('x')).toBe(false);
+  });
+
+  it('autoStart: false adds it stopped', async () => {
+    registry.add('manual', () => undefined, { period: 1, autoStart: false });
+    await clock.advance(10);
+    expect(registry.get('manual')).toMatchObject({ state: 'stopped', iterations: 0 });
+  });
+});
+
+describe('stop and start', () => {
+  it('stop() aborts the run in flight and resolves once it settled; it is idempotent', async () => {
+    hold = deferred();
+    await clock.advance('1m'); // run 2 starts and is held
+    expect(registry.get('Worker.tick').inFlight).toBe(true);
+    let stopped = 0;
+    const first = registry.stop('Worker.tick').then(() => stopped++);
+    const second = registry.stop('Worker.tick').then(() => stopped++);
+    await clock.flush();
+    expect(stopped).toBe(0);
+    expect(registry.get('Worker.tick')).toMatchObject({ state: 'stopped', inFlight: true });
+    hold.resolve();
+    await Promise.all([first, second]);
+    expect(stopped).toBe(2);
+    expect(registry.get('Worker.tick')).toMatchObject({ state: 'stopped', inFlight: false });
+    await registry.stop('Worker.tick'); // already stopped: resolves at once
+    await clock.advance('10m');
+    expect(log.starts).toEqual([0, 60_000]);
+  });
+
+  it('start() after stop() runs at once and keeps counting iterations', async () => {
+    await registry.stop('Worker.tick');
+    await clock.advance('5m');
+    registry.start('Worker.tick');
+    registry.start('Worker.tick'); // idempotent
+    await clock.advance('1m');
+    expect(log.starts).toEqual([0, 300_000, 360_000]);
+    expect(registry.get('Worker.tick').iterations).toBe(3);
+  });
+
+  it('start() while the stopped run still settles waits for it: never two runs at once', async () => {
+    hold = deferred();
+    await clock.advance('1m'); // run 2 in flight
+    const stopping = registry.stop('Worker.tick');
+    registry.start('Worker.tick');
+    await clock.advance('1s');
+    expect(log.starts).toEqual([0, 60_000]);
+    hold.resolve();
+    hold = undefined;
+    await stopping;
+    await clock.flush();
+    expect(log.starts).toEqual([0, 60_000, 61_000]);
+    expect(log.maxRunning).toBe(1);
+  });
+
+  it('remove() stops the loop and frees the name', async () => {
+    await registry.remove('Worker.tick');
+    expect(registry.has('Worker.tick')).toBe(false);
+    registry.add('Worker.tick', () => undefined, { period: 1 });
+    expect(registry.has('Worker.tick')).toBe(true);
+  });
+});
+
+describe('trigger', () => {
+  it('runs now and resolves when the run is done; the period then counts from it', async () => {
+    await clock.advance('30s');
+    hold = deferred();
+    let done = false;
+    const triggered = registry.trigger('Worker.tick').then(() => (done = true));
+    await clock.flush();
+    expect(log.starts).toEqual([0, 30_000]);
+    expect(done).toBe(false);
+    await clock.advance('5s');
+    hold.resolve();
+    hold = undefined;
+    await triggered;
+    await clock.advance('2m');
+    expect(log.starts).toEqual([0, 30_000, 95_000, 155_000]);
+  });
+
+  it('during a run waits for it, and triggers during one run coalesce into one', async () => {
+    hold = deferred();
+    await clock.advance('1m'); // run 2 in flight
+    const triggers = [
+      registry.trigger('Worker.tick'),
+      registry.trigger('Worker.tick'),
+      registry.trigger('Worker.tick'),
+    ];
+    await clock.advance('1s');
+    expect(log.starts).toEqual([0, 60_000]);
+    hold.resolve();
+    hold = undefined;
+    await Promise.all(triggers);
+    expect(log.starts).toEqual([0, 60_000, 61_000]);
+    expect(log.maxRunning).toBe(1);
+  });
+
+  it('on a stopped loop runs one iteration and leaves it stopped', async () => {
+    await registry.stop('Worker.tick');
+    await clock.advance('10s');
+    await registry.trigger('Worker.tick');
+    await clock.advance('10m');
+    expect(log.starts).toEqual([0, 10_000]);
+    expect(registry.get('Worker.tick')).toMatchObject({ state: 'stopped', iterations: 2 });
+  });
+
+  it('resolves, and does not throw, when the run fails; the error is in the status', async () => {
+    registry.add('failing', () => Promise.reject(new Error('boom')), { period: '1h' });
+    await clock.flush();
+    await expect(registry.trigger('failing')).resolves.toBeUndefined();
+    expect(registry.get('failing')).toMatchObject({ failures: 2, consecutiveFailures: 2 });
+    expect((registry.get('failing').lastError as Error).message).toBe('boom');
+  });
+});
+
+describe('update', () => {
+  it('a new period re-plans the wait in progress, counted from where it started', async () => {
+    await clock.advance('10s');
+    registry.update('Worker.tick', { period: '30s' });
+    expect(registry.get('Worker.tick').nextRunAt!.getTime()).toBe(30_000);
+    await clock.advance('60s');
+    expect(log.starts).toEqual([0, 30_000, 60_000]);
+  });
+
+  it('a period already passed runs at once', async () => {
+    await clock.advance('40s');
+    registry.update('Worker.tick', { period: '10s' });
+    await clock.advance(0);
+    expect(log.starts).toEqual([0, 40_000]);
+  });
+
+  it('sliding: false from the next wait; jitter applies from the next wait', async () => {
+    hold = deferred();
+    await clock.advance('1m'); // run 2 starts at 60s and is held
+    registry.update('Worker.tick', { sliding: false });
+    await clock.advance('10s');
+    hold.resolve();
+    hold = undefined;
+    await clock.advance('1m');
+    // Non-sliding: the next run is a period after run 2's start (120s), not after its end (130s).
+    expect(log.starts).toEqual([0, 60_000, 120_000]);
+    expect(registry.get('Worker.tick')).toMatchObject({ sliding: false, period: 60_000 });
+  });
+
+  it('bad changes throw naming them, and change nothing', () => {
+    expect(() => registry.update('Worker.tick', { period: -5 })).toThrow(
+      'PollingRegistry.update(): period must be a finite duration >= 0; got -5',
+    );
+    expect(() => registry.update('Worker.tick', { jitter: NaN })).toThrow(
+      'jitter must be a finite number; got NaN',
+    );
+    expect(() => registry.update('Worker.tick', { backoff: {} } as never)).toThrow(
+      'unknown option "backoff"',
+    );
+    expect(registry.get('Worker.tick').period).toBe(60_000);
+  });
+});
+
+describe('status and events$', () => {
+  it('get() reports counters, times as Dates and the next run', async () => {
+    await clock.advance('90s');
+    const status = registry.get('Worker.tick');
+    expect(status).toEqual({
+      name: 'Worker.tick',
+      state: 'running',
+      period: 60_000,
+      jitter: 0,
+      sliding: true,
+      iterations: 2,
+      failures: 0,
+      consecutiveFailures: 0,
+      inFlight: false,
+      lastStartedAt: new Date(60_000),
+      lastSucceededAt: new Date(60_000),
+      lastError: undefined,
+      nextRunAt: new Date(120_000),
+    });
+  });
+
+  it('events$ emits started / succeeded / failed / stopped with the loop name, and completes at shutdown', async () => {
+    const events: Omit<LoopEvent, 'error'>[] = [];
+    let completed = false;
+    registry.events$.subscribe({
+      next: ({ error: _error, ...event }) => events.push(event),
+      complete: () => (completed = true),
+    });
+    let fail = false;
+    registry.add(
+      'flaky',
+      () => {
+        if (fail) throw new Error('x');
+      },
+      { period: 100 },
+    );
+    await clock.advance(100);
+    fail = true;
+    await clock.advance(100);
+    await registry.stop('flaky');
+    const at = (ms: number) => new Date(ms);
+    expect(events.filter((e) => e.name === 'flaky')).toEqual([
+      { type: 'started', name: 'flaky', iteration: 1, consecutiveFailures: 0, at: at(0) },
+      { type: 'succeeded', name: 'flaky', iteration: 1, consecutiveFailures: 0, at: at(0) },
+      { type: 'started', name: 'flaky', iteration: 2, consecutiveFailures: 0, at: at(100) },
+      { type: 'succeeded', name: 'flaky', iteration: 2, consecutiveFailures: 0, at: at(100) },
+      { type: 'started', name: 'flaky', iteration: 3, consecutiveFailures: 0, at: at(200) },
+      { type: 'failed', name: 'flaky', iteration: 3, consecutiveFailures: 1, at: at(200) },
+      { type: 'stopped', name: 'flaky', iteration: 3, consecutiveFailures: 1, at: at(200) },
+    ]);
+    expect(completed).toBe(false);
+    await close(booted);
+    expect(completed).toBe(true);
+  });
+});
