@@ -45,6 +45,42 @@ describe('shutdown', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('a run that gives up with the abort (signal.reason or an AbortError) is not a failure; other errors are', async () => {
+    @Injectable()
+    class Cancellable {
+      @Until('1s')
+      async honest(ctx: LoopContext) {
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+        );
+      }
+      @Until('1s')
+      async wrapped(ctx: LoopContext) {
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () =>
+            reject(new Error('query cancelled', { cause: ctx.signal.reason })),
+          ),
+        );
+      }
+      @Until('1s')
+      async broken(ctx: LoopContext) {
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(new Error('rollback failed'))),
+        );
+      }
+    }
+    const { app, logger } = await boot({ providers: [Cancellable] }, {}, { clock });
+    await clock.flush();
+    const registry = app.get(PollingRegistry);
+    await app.close();
+    expect(registry.list().map((s) => [s.name, s.failures])).toEqual([
+      ['Cancellable.honest', 0],
+      ['Cancellable.wrapped', 0],
+      ['Cancellable.broken', 1],
+    ]);
+    expect(logger.of('error')).toEqual(['Loop Cancellable.broken failed (once)']);
+  });
+
   it('a loop waiting for its next run stops at once and never runs again', async () => {
     let runs = 0;
     @Injectable()
