@@ -55,6 +55,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
   private state = WAITING;
   /** The wait last planned, so that a re-plan can find where it started. */
   private plannedWait = 0;
+  /** Non-sliding: the absolute target of the wait planned (the queue may move `due` up to now). */
+  private target = 0;
   /** Whether the planned wait starts when the run settles (else it has an absolute target). */
   private waitFromSettle = false;
   /** A run was asked for while one was in flight: it follows at once. */
@@ -148,6 +150,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
       const next = this.due + wait;
       this.due = next <= now ? now + wait : next;
       this.plannedWait = wait;
+      this.target = this.due;
     }
     const context = this.beginRun(iteration, now);
     let result: unknown;
@@ -201,6 +204,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
       const wait = this.safeWait();
       if (wait < 0) return;
       this.due += wait - this.plannedWait;
+      this.target = this.due;
       this.plannedWait = wait;
       return;
     }
@@ -210,9 +214,10 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     if (wait < 0) return;
     this.queue.remove(this);
     if (!queued && this.waitFromSettle) return this.waitAfter(wait); // starts at the next read
-    const target = this.due - this.plannedWait + wait;
+    const target = (this.waitFromSettle ? this.due : this.target) - this.plannedWait + wait;
     this.plannedWait = wait;
     this.waitFromSettle = false;
+    this.target = target;
     this.queue.add(this, Math.max(target, this.queue.clock.now()));
   }
 
@@ -227,6 +232,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
       const wait = this.safeWait();
       if (wait < 0) return;
       this.due += wait;
+      this.target = this.due;
       this.plannedWait = wait;
     }
   }

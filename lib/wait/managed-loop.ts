@@ -106,8 +106,8 @@ export class ManagedLoop {
   private currentWaiters: (() => void)[] | undefined = undefined;
   /** stop() calls waiting for the session to end. */
   private endWaiters: (() => void)[] | undefined = undefined;
-  /** Counts stop() calls: a trigger deferred past a stop is dropped by a later stop. */
-  private stops = 0;
+  /** trigger() calls made while a stop settles: served by the next session's first run. */
+  private deferred: (() => void)[] | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -130,7 +130,12 @@ export class ManagedLoop {
 
   /** When the next run is planned, in clock time; `undefined` when stopped or not known. */
   get nextRunAt(): number | undefined {
-    return this.wanted && this.session?.oneShot === false ? this.session.nextRunAt : undefined;
+    const session = this.session;
+    // A stopping session's plan will not be followed: a restart plans anew once it settled.
+    if (!this.wanted || session === undefined || session.oneShot || session.signal.aborted) {
+      return undefined;
+    }
+    return session.nextRunAt;
   }
 
   /**
@@ -147,8 +152,10 @@ export class ManagedLoop {
   /** Stops the loop: aborts `ctx.signal`; resolves once the run in flight has settled. Idempotent. */
   stop(): Promise<void> {
     this.wanted = false;
-    this.stops++;
     if (this.session === undefined) return Promise.resolve();
+    // Triggers deferred past an earlier stop resolve without a run.
+    if (this.deferred !== undefined) (this.endWaiters ??= []).push(...this.deferred);
+    this.deferred = undefined;
     // Wait first: a session waiting for its next run ends inside abort().
     const ended = new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve));
     this.controller!.abort();
@@ -165,12 +172,9 @@ export class ManagedLoop {
     if (session === undefined) {
       this.open(true);
     } else if (this.controller!.signal.aborted) {
-      // Stopping: once its run has settled, run again (or join the restarted loop), unless
-      // stop() is called again meanwhile.
-      const stops = this.stops;
-      return new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve)).then(() =>
-        this.stops === stops ? this.trigger() : undefined,
-      );
+      // Stopping: served by the first run after the stop settled (a one-shot, or the restarted
+      // loop's first run), unless stop() is called again meanwhile.
+      return new Promise<void>((resolve) => (this.deferred ??= []).push(resolve));
     } else {
       // A one-shot session whose run is in flight may make one more.
       if (session.iteration >= session.runsAllowed) session.runsAllowed = session.iteration + 1;
@@ -186,7 +190,7 @@ export class ManagedLoop {
     if (session === undefined || session.oneShot) return;
     session.setSliding(settings.sliding);
     // A backoff wait in progress stays: the period applies again after the next success.
-    if (this.backoff === undefined) session.replan();
+    if (this.backoff === undefined || session.running) session.replan();
   }
 
   /** ManagedRun: a run starts. */
@@ -216,8 +220,11 @@ export class ManagedLoop {
     this.failures++;
     this.consecutiveFailures++;
     this.lastError = error;
-    this.observer.runFailed(this, error);
-    this.release();
+    try {
+      this.observer.runFailed(this, error);
+    } finally {
+      this.release();
+    }
   }
 
   /** ManagedRun: the run threw because the stop aborted its signal; neither success nor failure. */
@@ -254,8 +261,15 @@ export class ManagedLoop {
     // Triggers that were not served before the stop resolve without a run.
     const waiters = [...(this.endWaiters ?? []), ...(this.nextWaiters ?? [])];
     this.endWaiters = this.nextWaiters = undefined;
+    const deferred = this.deferred;
+    this.deferred = undefined;
     if (!session.oneShot) this.observer.stopped(this);
     if (this.wanted) this.open(false);
+    else if (deferred !== undefined) this.open(true);
+    if (deferred !== undefined) {
+      this.session!.runNow();
+      (this.nextWaiters ??= []).push(...deferred);
+    }
     for (const resolve of waiters) resolve();
   }
 

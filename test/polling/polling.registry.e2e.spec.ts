@@ -9,7 +9,7 @@ let clock: FakeClock;
 let log: RunLog;
 let booted: Booted;
 let registry: PollingRegistry;
-let hold: ReturnType<typeof deferred> | undefined;
+let hold: { promise: Promise<void>; resolve: () => void } | undefined;
 
 @Injectable()
 class Worker {

@@ -1,0 +1,1714 @@
+/*
+ * ManagedLoop (lib/wait/managed-loop.ts): a named loop on the loop core that can be started,
+ * stopped, triggered and re-timed while it lives, with counters and an observer. Every test runs
+ * on FakeClock and pins exact run times; the property tests at the end drive random sequences of
+ * operations against the invariants the registry relies on.
+ */
+import fc from 'fast-check';
+import type { LoopContext } from '../../lib/index.js';
+import {
+  ManagedLoop,
+  type ManagedLoopObserver,
+  type ManagedLoopSettings,
+} from '../../lib/wait/managed-loop.js';
+import { FakeClock } from '../../lib/testing/index.js';
+import { observe, seeded, sleep } from '../support/helpers.js';
+
+/** How one run behaves: synchronous when `ms` is undefined, else it settles after `ms`. */
+interface RunPlan {
+  ms?: number;
+  fail?: boolean;
+}
+
+interface SetupOptions {
+  settings?: Partial<ManagedLoopSettings>;
+  /** The plan of run `n` (1-based, over every start and trigger). Default: synchronous success. */
+  plan?: (n: number) => RunPlan;
+  random?: () => number;
+  /** Runs inside the body before its plan, with the run's number and the loop. */
+  inside?: (n: number, loop: ManagedLoop) => void;
+  observer?: Partial<ManagedLoopObserver>;
+}
+
+const defaults: ManagedLoopSettings = {
+  period: 100,
+  jitter: 0,
+  sliding: true,
+  initialDelay: 0,
+  backoff: undefined,
+};
+
+const settings = (overrides: Partial<ManagedLoopSettings> = {}): ManagedLoopSettings => ({
+  ...defaults,
+  ...overrides,
+});
+
+/**
+ * Stops `loop`, moves time on by `ms` and checks that the stop has resolved by then (never
+ * awaited bare: a stop that hangs fails the test at once instead of timing it out).
+ */
+async function stopWithin(loop: ManagedLoop, clock: FakeClock, ms = 0): Promise<void> {
+  const stopped = observe(loop.stop(), clock);
+  await clock.advance(ms);
+  expect(stopped.state).toBe('resolved');
+}
+
+/** Triggers `loop` and checks the trigger resolved within `ms` (see stopWithin). */
+async function triggerWithin(loop: ManagedLoop, clock: FakeClock, ms = 0): Promise<void> {
+  const triggered = observe(loop.trigger(), clock);
+  await clock.advance(ms);
+  expect(triggered.state).toBe('resolved');
+}
+
+/** A managed loop on a fresh FakeClock, recording every run and every observer call. */
+function setup(options: SetupOptions = {}) {
+  const clock = new FakeClock();
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const contexts: LoopContext[] = [];
+  const log: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const plan: (n: number) => RunPlan = options.plan ?? (() => ({}));
+  const fn = (ctx: LoopContext): unknown => {
+    const n = starts.push(clock.now());
+    contexts.push(ctx);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    options.inside?.(n, loop);
+    const { ms, fail } = plan(n);
+    const settle = (): void => {
+      inFlight--;
+      ends.push(clock.now());
+      if (fail) throw new Error(`run ${n}`);
+    };
+    if (ms === undefined) return settle();
+    return sleep(clock, ms).then(settle);
+  };
+  const observer: ManagedLoopObserver = {
+    runStarted: (loop) => {
+      log.push(`started #${loop.iterations} @${clock.now()}`);
+      options.observer?.runStarted?.(loop);
+    },
+    runSucceeded: (loop, failuresBefore) => {
+      log.push(`succeeded #${loop.iterations} (${failuresBefore}) @${clock.now()}`);
+      options.observer?.runSucceeded?.(loop, failuresBefore);
+    },
+    runFailed: (loop, error) => {
+      log.push(`failed #${loop.iterations} ${(error as Error).message} @${clock.now()}`);
+      options.observer?.runFailed?.(loop, error);
+    },
+    stopped: (loop) => {
+      log.push(`stopped @${clock.now()}`);
+      options.observer?.stopped?.(loop);
+    },
+  };
+  const loop = new ManagedLoop(
+    'job',
+    fn,
+    settings(options.settings),
+    clock,
+    options.random ?? (() => 0),
+    observer,
+  );
+  return {
+    clock,
+    loop,
+    starts,
+    ends,
+    contexts,
+    log,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    /** Stops the loop, lets every run settle, and checks that nothing is left behind. */
+    async finish(): Promise<void> {
+      const stopped = observe(loop.stop(), clock);
+      await clock.advance(10_000);
+      expect(stopped.state).toBe('resolved');
+      expect(loop.inFlight).toBe(false);
+      expect(clock.pendingTimers).toBe(0);
+      expect(maxInFlight).toBeLessThanOrEqual(1);
+      expect(loop.iterations).toBe(starts.length);
+    },
+  };
+}
+
+describe('ManagedLoop', () => {
+  describe('start()', () => {
+    it('runs at once (in a microtask, not inside start()), then a period after each run settles', async () => {
+      const h = setup({ plan: () => ({ ms: 30 }) });
+      h.loop.start();
+      expect(h.starts).toEqual([]);
+      expect(h.loop.state).toBe('running');
+      await h.clock.flush();
+      expect(h.starts).toEqual([0]);
+      expect(h.loop.inFlight).toBe(true);
+      await h.clock.advance(400);
+      expect(h.starts).toEqual([0, 130, 260, 390]);
+      const stopped = observe(h.loop.stop(), h.clock);
+      await h.clock.advance(100);
+      expect(stopped).toEqual({ state: 'resolved', at: 420 });
+      expect(h.ends).toEqual([30, 160, 290, 420]);
+      expect(h.starts).toEqual([0, 130, 260, 390]);
+      await h.finish();
+    });
+
+    it('non-sliding: runs start at start + n * period, the run time inside the period', async () => {
+      const h = setup({ settings: { sliding: false }, plan: () => ({ ms: 30 }) });
+      h.loop.start();
+      await h.clock.advance(350);
+      expect(h.starts).toEqual([0, 100, 200, 300]);
+      const stopped = observe(h.loop.stop(), h.clock);
+      await h.clock.flush();
+      expect(stopped).toEqual({ state: 'resolved', at: 350 });
+      await h.finish();
+      expect(h.starts).toEqual([0, 100, 200, 300]);
+    });
+
+    it('waits initialDelay before the first run of each start', async () => {
+      const h = setup({ settings: { initialDelay: 50 } });
+      h.loop.start();
+      await h.clock.flush();
+      expect(h.loop.nextRunAt).toBe(50);
+      await h.clock.advance(260);
+      expect(h.starts).toEqual([50, 150, 250]);
+      await stopWithin(h.loop, h.clock);
+      h.loop.start(); // at 260: the initial delay again
+      await h.clock.advance(100);
+      expect(h.starts).toEqual([50, 150, 250, 310]);
+      await h.finish();
+    });
+
+    it('is idempotent: a second start() changes nothing', async () => {
+      const h = setup();
+      h.loop.start();
+      await h.clock.advance(50);
+      h.loop.start();
+      await h.clock.advance(200);
+      expect(h.starts).toEqual([0, 100, 200]);
+      await h.finish();
+    });
+
+    it('jitter: each wait is period + random() * jitter * period', async () => {
+      const randoms = [0.5, 0.25, 0];
+      const h = setup({
+        settings: { jitter: 0.5 },
+        random: () => randoms.shift() ?? 0,
+      });
+      h.loop.start();
+      await h.clock.advance(340);
+      expect(h.starts).toEqual([0, 125, 237.5, 337.5]);
+      await h.finish();
+    });
+
+    it('hands each run its signal, a 1-based iteration counted over every start and trigger, and the name', async () => {
+      const h = setup();
+      h.loop.start();
+      await h.clock.advance(150);
+      await stopWithin(h.loop, h.clock);
+      await triggerWithin(h.loop, h.clock);
+      h.loop.start();
+      await h.clock.flush();
+      expect(h.contexts.map((c) => c.iteration)).toEqual([1, 2, 3, 4]);
+      expect(h.contexts.map((c) => c.name)).toEqual(['job', 'job', 'job', 'job']);
+      const [first, second, oneShot, restarted] = h.contexts.map((c) => c.signal);
+      expect(first).toBe(second);
+      expect(first.aborted).toBe(true);
+      expect(oneShot).not.toBe(first);
+      expect(restarted).not.toBe(oneShot);
+      expect(restarted.aborted).toBe(false);
+      await h.finish();
+      expect(restarted.aborted).toBe(true);
+    });
+  });
+
+  describe('errors and counters', () => {
+    it('errors never end the loop: thrown, rejected and non-Error values are all counted', async () => {
+      const clock = new FakeClock();
+      const a = new Error('a');
+      const outcomes: (() => unknown)[] = [
+        () => {
+          throw a;
+        },
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- on purpose
+        () => Promise.reject('b'),
+        () => undefined,
+        () => {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- on purpose
+          throw null;
+        },
+        () => sleep(clock, 5),
+      ];
+      const seen: unknown[][] = [];
+      const loop = new ManagedLoop(
+        'job',
+        (ctx) => outcomes[ctx.iteration - 1](),
+        settings({ period: 10 }),
+        clock,
+        () => 0,
+        {
+          runStarted: () => undefined,
+          runSucceeded: () => undefined,
+          runFailed: () => undefined,
+          stopped: () => undefined,
+        },
+      );
+      const snapshot = (): void =>
+        void seen.push([
+          loop.iterations,
+          loop.failures,
+          loop.consecutiveFailures,
+          loop.lastStartedAt,
+          loop.lastSucceededAt,
+          loop.lastError,
+        ]);
+      snapshot();
+      loop.start();
+      for (let t = 0; t < 5; t++) {
+        await clock.advance(t === 0 ? 0 : 10);
+        snapshot();
+      }
+      await clock.advance(5); // the fifth run settles at 45
+      snapshot();
+      expect(seen).toEqual([
+        [0, 0, 0, undefined, undefined, undefined],
+        [1, 1, 1, 0, undefined, a],
+        [2, 2, 2, 10, undefined, 'b'],
+        [3, 2, 0, 20, 20, 'b'],
+        [4, 3, 1, 30, 20, null],
+        [5, 3, 1, 40, 20, null],
+        [5, 3, 0, 40, 45, null],
+      ]);
+      expect(loop.state).toBe('running');
+      await stopWithin(loop, clock);
+      expect(clock.pendingTimers).toBe(0);
+    });
+  });
+
+  describe('a run cut short by stop()', () => {
+    /** A body that waits `ms`, or rejects with `reject(signal)` as soon as its signal aborts. */
+    function abortable(clock: FakeClock, ms: number, reject: (signal: AbortSignal) => unknown) {
+      return (ctx: LoopContext): Promise<void> =>
+        new Promise<void>((resolve, fail) => {
+          clock.setTimeout(resolve, ms);
+          ctx.signal.addEventListener(
+            'abort',
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, as fetch() rejects
+            () => fail(reject(ctx.signal)),
+            { once: true },
+          );
+        });
+    }
+
+    function cutSetup(reject: (signal: AbortSignal) => unknown) {
+      const clock = new FakeClock();
+      const log: string[] = [];
+      const loop = new ManagedLoop(
+        'job',
+        abortable(clock, 50, reject),
+        settings(),
+        clock,
+        () => 0,
+        {
+          runStarted: () => void log.push(`started @${clock.now()}`),
+          runSucceeded: () => void log.push(`succeeded @${clock.now()}`),
+          runFailed: () => void log.push(`failed @${clock.now()}`),
+          stopped: () => void log.push(`stopped @${clock.now()}`),
+        },
+      );
+      return { clock, log, loop };
+    }
+
+    it.each([
+      ['the signal\u2019s reason', (signal: AbortSignal): unknown => signal.reason],
+      ['an AbortError', () => new DOMException('aborted', 'AbortError')],
+      [
+        'an error caused by an abort',
+        () => new Error('query', { cause: new DOMException('t', 'TimeoutError') }),
+      ],
+    ])('rejecting with %s is neither a success nor a failure', async (_, reject) => {
+      const { clock, log, loop } = cutSetup(reject);
+      loop.start();
+      await clock.advance(5);
+      const triggered = observe(loop.trigger(), clock);
+      await clock.advance(5);
+      const stopped = observe(loop.stop(), clock);
+      await clock.flush();
+      expect(stopped).toEqual({ state: 'resolved', at: 10 });
+      expect(triggered).toEqual({ state: 'resolved', at: 10 });
+      expect(log).toEqual(['started @0', 'stopped @10']);
+      expect([loop.iterations, loop.failures, loop.consecutiveFailures]).toEqual([1, 0, 0]);
+      expect([loop.lastError, loop.lastSucceededAt]).toEqual([undefined, undefined]);
+      await clock.advance(100);
+      expect(clock.pendingTimers).toBe(0);
+    });
+
+    it('an ordinary error after stop() is still a failure', async () => {
+      const boom = new Error('boom');
+      const { clock, log, loop } = cutSetup(() => boom);
+      loop.start();
+      await clock.advance(10);
+      await stopWithin(loop, clock);
+      expect(log).toEqual(['started @0', 'failed @10', 'stopped @10']);
+      expect([loop.failures, loop.lastError]).toEqual([1, boom]);
+    });
+
+    it('an AbortError while the loop was not stopped is a failure, and the loop goes on', async () => {
+      const clock = new FakeClock();
+      const starts: number[] = [];
+      const loop = new ManagedLoop(
+        'job',
+        () => {
+          starts.push(clock.now());
+          throw new DOMException('elsewhere', 'AbortError');
+        },
+        settings(),
+        clock,
+        () => 0,
+        {
+          runStarted: () => undefined,
+          runSucceeded: () => undefined,
+          runFailed: () => undefined,
+          stopped: () => undefined,
+        },
+      );
+      loop.start();
+      await clock.advance(150);
+      expect(starts).toEqual([0, 100]);
+      expect([loop.failures, (loop.lastError as Error).name]).toEqual([2, 'AbortError']);
+      await stopWithin(loop, clock);
+      expect(clock.pendingTimers).toBe(0);
+    });
+  });
+
+  describe('stop()', () => {
+    it('aborts ctx.signal at once and resolves only when the run in flight has settled', async () => {
+      const h = setup({ settings: { period: 10 }, plan: () => ({ ms: 50 }) });
+      h.loop.start();
+      await h.clock.advance(20);
+      const stopped = observe(h.loop.stop(), h.clock);
+      expect(h.contexts[0].signal.aborted).toBe(true);
+      expect(h.loop.state).toBe('stopped');
+      expect(h.loop.inFlight).toBe(true);
+      expect(h.loop.nextRunAt).toBeUndefined();
+      await h.clock.advance(29);
+      expect(stopped.state).toBe('pending');
+      await h.clock.advance(1);
+      expect(stopped).toEqual({ state: 'resolved', at: 50 });
+      expect(h.loop.inFlight).toBe(false);
+      await h.clock.advance(1000);
+      expect(h.starts).toEqual([0]);
+      await h.finish();
+    });
+
+    it('is idempotent: every call resolves at the same moment, and one stopped() is reported', async () => {
+      const h = setup({ plan: () => ({ ms: 50 }) });
+      h.loop.start();
+      await h.clock.advance(10);
+      const one = observe(h.loop.stop(), h.clock);
+      await h.clock.advance(10);
+      const two = observe(h.loop.stop(), h.clock);
+      const three = observe(h.loop.stop(), h.clock);
+      await h.clock.advance(30);
+      expect([one, two, three]).toEqual([
+        { state: 'resolved', at: 50 },
+        { state: 'resolved', at: 50 },
+        { state: 'resolved', at: 50 },
+      ]);
+      expect(h.log.filter((line) => line.startsWith('stopped'))).toEqual(['stopped @50']);
+      await h.finish();
+    });
+
+    it('on a loop that never started: resolves at once, reports nothing', async () => {
+      const h = setup();
+      const stopped = observe(h.loop.stop(), h.clock);
+      await h.clock.flush();
+      expect(stopped).toEqual({ state: 'resolved', at: 0 });
+      expect(h.log).toEqual([]);
+      await h.finish();
+      expect(h.starts).toEqual([]);
+    });
+
+    it('during a wait: resolves without waiting out the period, and leaves no timer', async () => {
+      const h = setup({ settings: { period: 1000 } });
+      h.loop.start();
+      await h.clock.advance(10);
+      const stopped = observe(h.loop.stop(), h.clock);
+      await h.clock.flush();
+      expect(stopped).toEqual({ state: 'resolved', at: 10 });
+      expect(h.clock.pendingTimers).toBe(0);
+      expect(h.log).toEqual(['started #1 @0', 'succeeded #1 (0) @0', 'stopped @10']);
+      await h.finish();
+    });
+
+    it('during the initial delay: no run ever starts', async () => {
+      const h = setup({ settings: { initialDelay: 100 } });
+      h.loop.start();
+      await h.clock.advance(50);
+      await stopWithin(h.loop, h.clock);
+      expect(h.clock.pendingTimers).toBe(0);
+      await h.clock.advance(500);
+      expect(h.starts).toEqual([]);
+    });
+  });
+
+  describe('trigger()', () => {
+    it('while waiting: runs at once, resolves when that run settled; the next wait counts from it', async () => {
+      const h = setup({ plan: () => ({ ms: 10 }) });
+      h.loop.start();
+      await h.clock.advance(50);
+      const triggered = observe(h.loop.trigger(), h.clock);
+      await h.clock.flush();
+      expect(h.starts).toEqual([0, 50]);
+      await h.clock.advance(200);
+      expect(triggered).toEqual({ state: 'resolved', at: 60 });
+      expect(h.starts).toEqual([0, 50, 160]);
+      await h.finish();
+    });
+
+    it('non-sliding: a triggered run starts a new cadence at its own start', async () => {
+      const h = setup({ settings: { sliding: false }, plan: () => ({ ms: 10 }) });
+      h.loop.start();
+      await h.clock.advance(50);
+      void h.loop.trigger();
+      await h.clock.advance(210);
+      expect(h.starts).toEqual([0, 50, 150, 250]);
+      await h.finish();
+    });
+
+    it('during the initial delay: runs at once, and the period follows from that run', async () => {
+      const h = setup({ settings: { initialDelay: 500 } });
+      h.loop.start();
+      await h.clock.advance(20);
+      await triggerWithin(h.loop, h.clock);
+      await h.clock.advance(200);
+      expect(h.starts).toEqual([20, 120, 220]);
+      await h.finish();
+    });
+
+    it('during a run: one more run right after it, whatever the number of calls; all resolve when it settled', async () => {
+      const h = setup({ plan: () => ({ ms: 30 }) });
+      h.loop.start();
+      await h.clock.advance(10);
+      const early = [h.loop.trigger(), h.loop.trigger(), h.loop.trigger()].map((p) =>
+        observe(p, h.clock),
+      );
+      expect(h.loop.nextRunAt).toBeUndefined();
+      await h.clock.advance(10);
+      const late = observe(h.loop.trigger(), h.clock);
+      await h.clock.advance(250);
+      expect(h.starts).toEqual([0, 30, 160]);
+      for (const outcome of [...early, late])
+        expect(outcome).toEqual({ state: 'resolved', at: 60 });
+      await h.finish();
+    });
+
+    it('two triggers in the same tick while waiting make exactly one run', async () => {
+      const h = setup();
+      h.loop.start();
+      await h.clock.advance(50);
+      const a = observe(h.loop.trigger(), h.clock);
+      const b = observe(h.loop.trigger(), h.clock);
+      expect(h.loop.nextRunAt).toBe(50);
+      await h.clock.advance(100);
+      expect(h.starts).toEqual([0, 50, 150]);
+      expect([a, b]).toEqual([
+        { state: 'resolved', at: 50 },
+        { state: 'resolved', at: 50 },
+      ]);
+      await h.finish();
+    });
+
+    it('a failed triggered run resolves the trigger too: errors are counted, not thrown', async () => {
+      const h = setup({ plan: (n) => ({ ms: 5, fail: n === 2 }) });
+      h.loop.start();
+      await h.clock.advance(50);
+      const triggered = observe(h.loop.trigger(), h.clock);
+      await h.clock.advance(10);
+      expect(triggered).toEqual({ state: 'resolved', at: 55 });
+      expect([h.loop.failures, h.loop.consecutiveFailures]).toEqual([1, 1]);
+      expect((h.loop.lastError as Error).message).toBe('run 2');
+      await h.finish();
+    });
+
+    it('resolves after the observer heard how its run ended', async () => {
+      const order: string[] = [];
+      const h = setup({
+        plan: (n) => ({ ms: 5, fail: n === 3 }),
+        observer: {
+          runSucceeded: (loop) => void order.push(`succeeded #${loop.iterations}`),
+          runFailed: (loop) => void order.push(`failed #${loop.iterations}`),
+        },
+      });
+      h.loop.start();
+      await h.clock.advance(50);
+      void h.loop.trigger().then(() => order.push('trigger 1 resolved'));
+      await h.clock.advance(10);
+      void h.loop.trigger().then(() => order.push('trigger 2 resolved'));
+      await h.clock.advance(10);
+      expect(order).toEqual([
+        'succeeded #1',
+        'succeeded #2',
+        'trigger 1 resolved',
+        'failed #3',
+        'trigger 2 resolved',
+      ]);
+      await h.finish();
+    });
+
+    it('a synchronous body that triggers its own loop gets one more run right after it', async () => {
+      const triggers: { at: number; runsBefore: number }[] = [];
+      const h = setup({
+        inside: (n, loop) => {
+          if (n > 3) return;
+          void loop.trigger().then(() => triggers.push({ at: h.clock.now(), runsBefore: n }));
+        },
+      });
+      h.loop.start();
+      await h.clock.advance(150);
+      // Runs 1 to 3 each trigger one more: 4 runs at 0, then the period.
+      expect(h.starts).toEqual([0, 0, 0, 0, 100]);
+      expect(triggers).toEqual([
+        { at: 0, runsBefore: 1 },
+        { at: 0, runsBefore: 2 },
+        { at: 0, runsBefore: 3 },
+      ]);
+      expect(h.maxInFlight).toBe(1);
+      await h.finish();
+    });
+
+    it('an asynchronous body that triggers its own loop gets one more run right after it settles', async () => {
+      const h = setup({
+        plan: () => ({ ms: 10 }),
+        inside: (n, loop) => {
+          if (n === 1) void loop.trigger();
+        },
+      });
+      h.loop.start();
+      await h.clock.advance(150);
+      expect(h.starts).toEqual([0, 10, 120]);
+      await h.finish();
+    });
+
+    describe('on a stopped loop', () => {
+      it('runs one iteration alone (a one-shot): the loop stays stopped', async () => {
+        const h = setup({ plan: () => ({ ms: 20 }) });
+        const triggered = observe(h.loop.trigger(), h.clock);
+        expect(h.starts).toEqual([]);
+        await h.clock.flush();
+        expect(h.starts).toEqual([0]);
+        expect(h.loop.state).toBe('stopped');
+        expect(h.loop.inFlight).toBe(true);
+        expect(h.loop.nextRunAt).toBeUndefined();
+        await h.clock.advance(1000);
+        expect(triggered).toEqual({ state: 'resolved', at: 20 });
+        expect(h.starts).toEqual([0]);
+        expect(h.log).toEqual(['started #1 @0', 'succeeded #1 (0) @20']);
+        expect(h.clock.pendingTimers).toBe(0);
+        await h.finish();
+      });
+
+      it('two triggers in the same tick share one run', async () => {
+        const h = setup();
+        const a = observe(h.loop.trigger(), h.clock);
+        const b = observe(h.loop.trigger(), h.clock);
+        await h.clock.advance(100);
+        expect(h.starts).toEqual([0]);
+        expect([a.state, b.state]).toEqual(['resolved', 'resolved']);
+        await h.finish();
+      });
+
+      it('a trigger during the one-shot run makes one more run right after it, then the loop rests', async () => {
+        const h = setup({ plan: () => ({ ms: 20 }) });
+        const first = observe(h.loop.trigger(), h.clock);
+        await h.clock.advance(5);
+        const second = observe(h.loop.trigger(), h.clock);
+        const third = observe(h.loop.trigger(), h.clock);
+        await h.clock.advance(1000);
+        expect(h.starts).toEqual([0, 20]);
+        expect([first, second, third]).toEqual([
+          { state: 'resolved', at: 20 },
+          { state: 'resolved', at: 40 },
+          { state: 'resolved', at: 40 },
+        ]);
+        expect(h.log.some((line) => line.startsWith('stopped'))).toBe(false);
+        await h.finish();
+      });
+
+      it('a trigger made once the one-shot run has resolved its trigger runs again', async () => {
+        // `await loop.trigger(); await loop.trigger();`: the second call comes in the microtask
+        // after the first run settled, before the one-shot session has been cleared.
+        const h = setup();
+        const times: number[] = [];
+        const twice = (async () => {
+          await h.loop.trigger();
+          times.push(h.clock.now());
+          await h.loop.trigger();
+          times.push(h.clock.now());
+        })();
+        await h.clock.advance(10);
+        const done = observe(twice, h.clock);
+        await h.clock.flush();
+        expect(done.state).toBe('resolved');
+        expect(h.starts).toEqual([0, 0]);
+        await h.finish();
+      });
+
+      it('a trigger during stop() settling, stopped again before it ran, makes no run', async () => {
+        // stop(), trigger(), stop(): the second stop comes after the trigger, so the trigger
+        // must resolve without a run, as when a loop is stopped before a triggered run starts.
+        const h = setup({ plan: () => ({ ms: 10 }) });
+        h.loop.start();
+        await h.clock.advance(5);
+        void h.loop.stop();
+        const triggered = observe(h.loop.trigger(), h.clock);
+        const stopped = observe(h.loop.stop(), h.clock);
+        await h.clock.advance(100);
+        expect(h.starts).toEqual([0]);
+        expect(triggered.state).toBe('resolved');
+        expect(stopped).toEqual({ state: 'resolved', at: 10 });
+        await h.finish();
+      });
+    });
+
+    describe('resolves without a run when the loop stops before the run starts', () => {
+      it('trigger(); stop() in one tick while waiting', async () => {
+        const h = setup();
+        h.loop.start();
+        await h.clock.advance(50);
+        const triggered = observe(h.loop.trigger(), h.clock);
+        void h.loop.stop();
+        await h.clock.advance(100);
+        expect(triggered).toEqual({ state: 'resolved', at: 50 });
+        expect(h.starts).toEqual([0]);
+        await h.finish();
+      });
+
+      it('trigger(); stop() in one tick on a stopped loop', async () => {
+        const h = setup();
+        const triggered = observe(h.loop.trigger(), h.clock);
+        const stopped = observe(h.loop.stop(), h.clock);
+        await h.clock.advance(100);
+        expect(triggered).toEqual({ state: 'resolved', at: 0 });
+        expect(stopped).toEqual({ state: 'resolved', at: 0 });
+        expect(h.starts).toEqual([]);
+        expect(h.log).toEqual([]);
+        await h.finish();
+      });
+
+      it('a trigger during a run, then stop() before the run settled', async () => {
+        const h = setup({ plan: () => ({ ms: 30 }) });
+        h.loop.start();
+        await h.clock.advance(10);
+        const triggered = observe(h.loop.trigger(), h.clock);
+        await h.clock.advance(10);
+        void h.loop.stop();
+        await h.clock.advance(100);
+        expect(triggered).toEqual({ state: 'resolved', at: 30 });
+        expect(h.starts).toEqual([0]);
+        await h.finish();
+      });
+    });
+
+    describe('while a stop is settling', () => {
+      it('waits for the stop to settle, then runs once', async () => {
+        const h = setup({ plan: () => ({ ms: 30 }) });
+        h.loop.start();
+        await h.clock.advance(10);
+        const order: string[] = [];
+        void h.loop.stop().then(() => order.push(`stop resolved @${h.clock.now()}`));
+        const triggered = observe(h.loop.trigger(), h.clock);
+        expect(h.loop.state).toBe('stopped');
+        await h.clock.advance(19);
+        expect(h.starts).toEqual([0]);
+        await h.clock.advance(1);
+        order.push(`starts ${h.starts.join(',')}`);
+        await h.clock.advance(500);
+        expect(order).toEqual(['stop resolved @30', 'starts 0,30']);
+        expect(triggered).toEqual({ state: 'resolved', at: 60 });
+        expect(h.starts).toEqual([0, 30]);
+        expect(h.loop.state).toBe('stopped');
+        expect(h.maxInFlight).toBe(1);
+        await h.finish();
+      });
+
+      it('then start(): the trigger is served by the restarted loop', async () => {
+        // The trigger joins the restarted loop: one run after the stop settled, not two.
+        const h = setup({ plan: () => ({ ms: 30 }) });
+        h.loop.start();
+        await h.clock.advance(10);
+        void h.loop.stop();
+        const triggered = observe(h.loop.trigger(), h.clock);
+        h.loop.start();
+        await h.clock.advance(200);
+        expect(h.maxInFlight).toBe(1);
+        expect(triggered).toEqual({ state: 'resolved', at: 60 });
+        expect(h.starts).toEqual([0, 30, 160]);
+        await h.finish();
+      });
+    });
+  });
+
+  describe('start() while a stop or a one-shot run is settling', () => {
+    it('after stop(): the loop starts once the run in flight settled, never overlapping', async () => {
+      const h = setup({ settings: { initialDelay: 20 }, plan: () => ({ ms: 30 }) });
+      h.loop.start();
+      await h.clock.advance(30);
+      const stopped = observe(h.loop.stop(), h.clock);
+      await h.clock.advance(10);
+      h.loop.start();
+      expect(h.loop.state).toBe('running');
+      expect(h.loop.inFlight).toBe(true);
+      await h.clock.advance(100);
+      expect(stopped).toEqual({ state: 'resolved', at: 50 });
+      // Run 1 at 20 (initial delay) settles at 50; the restart waits its initial delay from there.
+      expect(h.starts).toEqual([20, 70]);
+      expect(h.log).toEqual([
+        'started #1 @20',
+        'succeeded #1 (0) @50',
+        'stopped @50',
+        'started #2 @70',
+        'succeeded #2 (0) @100',
+      ]);
+      expect(h.maxInFlight).toBe(1);
+      await h.finish();
+    });
+
+    it('nextRunAt is unknown while the stop settles, then the restart\u2019s first run', async () => {
+      // Non-sliding: the stopping session still holds the target it planned for a next run (150)
+      // that will never come; the restart runs at 80 + initialDelay instead.
+      const h = setup({ settings: { sliding: false, initialDelay: 50 }, plan: () => ({ ms: 30 }) });
+      h.loop.start();
+      await h.clock.advance(60); // run 1: 50..80
+      void h.loop.stop();
+      h.loop.start();
+      expect(h.loop.nextRunAt).toBeUndefined();
+      await h.clock.advance(20); // the stop settled at 80
+      expect(h.loop.nextRunAt).toBe(130);
+      await h.clock.advance(50);
+      expect(h.starts).toEqual([50, 130]);
+      await h.finish();
+    });
+
+    it('stop(); start() in one tick during a wait: one stop reported, the initial delay again', async () => {
+      const h = setup({ settings: { initialDelay: 5 } });
+      h.loop.start();
+      await h.clock.advance(50);
+      const stopped = observe(h.loop.stop(), h.clock);
+      h.loop.start();
+      await h.clock.advance(110);
+      expect(stopped).toEqual({ state: 'resolved', at: 50 });
+      expect(h.starts).toEqual([5, 55, 155]);
+      expect(h.log.filter((line) => line.startsWith('stopped'))).toEqual(['stopped @50']);
+      await h.finish();
+    });
+
+    it('stop(); start(); stop() in one tick: the loop stays stopped', async () => {
+      const h = setup();
+      h.loop.start();
+      await h.clock.advance(50);
+      const a = observe(h.loop.stop(), h.clock);
+      h.loop.start();
+      const b = observe(h.loop.stop(), h.clock);
+      await h.clock.advance(500);
+      expect([a, b]).toEqual([
+        { state: 'resolved', at: 50 },
+        { state: 'resolved', at: 50 },
+      ]);
+      expect(h.starts).toEqual([0]);
+      expect(h.loop.state).toBe('stopped');
+      await h.finish();
+    });
+
+    it('during a one-shot run: the loop starts once that run settled', async () => {
+      const h = setup({ plan: () => ({ ms: 30 }) });
+      const triggered = observe(h.loop.trigger(), h.clock);
+      await h.clock.advance(10);
+      h.loop.start();
+      expect(h.loop.state).toBe('running');
+      expect(h.loop.nextRunAt).toBeUndefined();
+      await h.clock.advance(200);
+      expect(triggered).toEqual({ state: 'resolved', at: 30 });
+      expect(h.starts).toEqual([0, 30, 160]);
+      expect(h.maxInFlight).toBe(1);
+      expect(h.log.some((line) => line.startsWith('stopped'))).toBe(false);
+      await h.finish();
+    });
+
+    it('start() then trigger() on a stopped loop in one tick: one run serves both', async () => {
+      const h = setup();
+      h.loop.start();
+      const triggered = observe(h.loop.trigger(), h.clock);
+      await h.clock.advance(150);
+      expect(triggered).toEqual({ state: 'resolved', at: 0 });
+      expect(h.starts).toEqual([0, 100]);
+      await h.finish();
+    });
+
+    it('trigger() then start() on a stopped loop in one tick: the one-shot runs, then the loop', async () => {
+      const h = setup({ settings: { initialDelay: 40 } });
+      const triggered = observe(h.loop.trigger(), h.clock);
+      h.loop.start();
+      await h.clock.advance(150);
+      expect(triggered).toEqual({ state: 'resolved', at: 0 });
+      expect(h.starts).toEqual([0, 40, 140]);
+      await h.finish();
+    });
+  });
+
+  describe('update()', () => {
+    it('sliding: a new period re-plans the wait in progress from the end of the last run', async () => {
+      const h = setup({ plan: () => ({ ms: 10 }) });
+      h.loop.start();
+      await h.clock.advance(50);
+      expect(h.loop.nextRunAt).toBe(110);
+      h.loop.update(settings({ period: 200 }));
+      await h.clock.flush();
+      expect(h.loop.nextRunAt).toBe(210);
+      await h.clock.advance(400);
+      expect(h.starts).toEqual([0, 210, 420]);
+      await h.finish();
+    });
+
+    it('sliding: a shorter period whose target has passed runs at once', async () => {
+      const h = setup({ plan: () => ({ ms: 10 }) });
+      h.loop.start();
+      await h.clock.advance(50);
+      h.loop.update(settings({ period: 20 }));
+      await h.clock.advance(40);
+      expect(h.starts).toEqual([0, 50, 80]);
+      await h.finish();
+    });
+
+    it('non-sliding: keeps the anchor at the start of the last run', async () => {
+      const h = setup({ settings: { sliding: false }, plan: () => ({ ms: 10 }) });
+      h.loop.start();
+      await h.clock.advance(50);
+      h.loop.update(settings({ sliding: false, period: 300 }));
+      await h.clock.flush();
+      expect(h.loop.nextRunAt).toBe(300);
+      await h.clock.advance(600);
+      expect(h.starts).toEqual([0, 300, 600]);
+      await h.finish();
+    });
+
+    it('non-sliding, during a run: the next run comes at its start + the new period', async () => {
+      const h = setup({ settings: { sliding: false }, plan: () => ({ ms: 10 }) });
+      h.loop.start();
+      await h.clock.advance(5);
+      expect(h.loop.nextRunAt).toBe(100);
+      h.loop.update(settings({ sliding: false, period: 300 }));
+      expect(h.loop.nextRunAt).toBe(300);
+      await h.clock.advance(400);
+      expect(h.starts).toEqual([0, 300]);
+      await h.finish();
+    });
+
+    it('non-sliding, after a run that overran its period: re-plans from that run\u2019s start', async () => {
+      // Run 1 (0..150) overran its period of 100: run 2 is due at once (150). A new period of
+      // 200 then counts from run 1's start, 0: run 2 at 200, not at 250 (150 - 100 + 200).
+      let release!: () => void;
+      const clock = new FakeClock();
+      const starts: number[] = [];
+      const loop = new ManagedLoop(
+        'job',
+        () => {
+          starts.push(clock.now());
+          if (starts.length === 1) return new Promise<void>((resolve) => (release = resolve));
+        },
+        settings({ sliding: false }),
+        clock,
+        () => 0,
+        {
+          runStarted: () => undefined,
+          runSucceeded: () => undefined,
+          runFailed: () => undefined,
+          stopped: () => undefined,
+        },
+      );
+      loop.start();
+      await clock.advance(150);
+      release();
+      await clock.flush(); // run 1 settled at 150; run 2 is queued for 150
+      expect(loop.nextRunAt).toBe(150);
+      loop.update(settings({ sliding: false, period: 200 }));
+      await clock.advance(300);
+      expect(starts).toEqual([0, 200, 400]);
+      await stopWithin(loop, clock);
+      expect(clock.pendingTimers).toBe(0);
+    });
+
+    it('a switch to non-sliding applies from the next wait: the wait in progress stays', async () => {
+      const h = setup({ plan: () => ({ ms: 30 }) });
+      h.loop.start();
+      await h.clock.advance(50);
+      h.loop.update(settings({ sliding: false }));
+      await h.clock.advance(220);
+      // 130 was planned from run 1's end; from run 2 on the period counts from each start.
+      expect(h.starts).toEqual([0, 130, 230]);
+      h.loop.update(settings({ sliding: true })); // at 270, waiting for 330
+      await h.clock.advance(230);
+      // 330 was planned from run 3's start; from run 4 on the period counts from each end.
+      expect(h.starts).toEqual([0, 130, 230, 330, 460]);
+      await h.finish();
+    });
+
+    it('a switch to non-sliding during a run: the next target counts from that run\u2019s start', async () => {
+      const h = setup({ plan: () => ({ ms: 30 }) });
+      h.loop.start();
+      await h.clock.advance(140);
+      expect(h.loop.nextRunAt).toBeUndefined(); // sliding: not known before the run settles
+      h.loop.update(settings({ sliding: false }));
+      expect(h.loop.nextRunAt).toBe(230);
+      await h.clock.advance(100);
+      expect(h.starts).toEqual([0, 130, 230]);
+      await h.finish();
+    });
+
+    it('a switch to sliding during a run: the next wait counts from that run\u2019s end', async () => {
+      const h = setup({ settings: { sliding: false }, plan: () => ({ ms: 30 }) });
+      h.loop.start();
+      await h.clock.advance(10);
+      h.loop.update(settings({ sliding: true }));
+      await h.clock.advance(300);
+      expect(h.starts).toEqual([0, 130, 260]);
+      await h.finish();
+    });
+
+    it('keeps the initial delay of the first run; the new period applies after it', async () => {
+      const h = setup({ settings: { initialDelay: 50 } });
+      h.loop.start();
+      await h.clock.advance(10);
+      h.loop.update(settings({ initialDelay: 50, period: 10 }));
+      await h.clock.advance(65);
+      expect(h.starts).toEqual([50, 60, 70]);
+      await h.finish();
+    });
+
+    it('on a stopped loop: the settings apply at the next start', async () => {
+      const h = setup();
+      h.loop.update(settings({ initialDelay: 30, period: 40 }));
+      h.loop.start();
+      await h.clock.advance(120);
+      expect(h.starts).toEqual([30, 70, 110]);
+      await h.finish();
+    });
+
+    it('during a one-shot run: no effect on it; the new settings apply to the next start', async () => {
+      const h = setup({ plan: () => ({ ms: 10 }) });
+      void h.loop.trigger();
+      await h.clock.advance(5);
+      h.loop.update(settings({ period: 10 }));
+      await h.clock.advance(100);
+      expect(h.starts).toEqual([0]);
+      h.loop.start();
+      await h.clock.advance(45);
+      expect(h.starts).toEqual([0, 105, 125, 145]);
+      await h.finish();
+    });
+
+    it('during a backoff wait: the wait stays; the new period applies after the next success', async () => {
+      const h = setup({
+        settings: { backoff: { initial: 50, max: 50, factor: 2, jitter: 0, resetAfter: 1000 } },
+        plan: (n) => ({ fail: n === 1 }),
+      });
+      h.loop.start();
+      await h.clock.advance(10);
+      h.loop.update(
+        settings({
+          period: 20,
+          backoff: { initial: 50, max: 50, factor: 2, jitter: 0, resetAfter: 1000 },
+        }),
+      );
+      await h.clock.advance(85);
+      expect(h.starts).toEqual([0, 50, 70, 90]);
+      await h.finish();
+    });
+
+    it('non-sliding: a new period during the run after a failure applies when that run succeeds', async () => {
+      // With a backoff, run 1 fails at 0 and run 2 comes at 10. A new period of 300, set while
+      // run 2 is in flight, re-plans the wait that started with run 2: run 3 at 10 + 300.
+      const backoff = { initial: 10, max: 10, factor: 2, jitter: 0, resetAfter: 1000 };
+      const h = setup({
+        settings: { sliding: false, backoff },
+        plan: (n) => (n === 1 ? { fail: true } : { ms: 20 }),
+      });
+      h.loop.start();
+      await h.clock.advance(15);
+      expect(h.starts).toEqual([0, 10]);
+      h.loop.update(settings({ sliding: false, backoff, period: 300 }));
+      await h.clock.advance(400);
+      expect(h.starts).toEqual([0, 10, 310]);
+      await h.finish();
+    });
+  });
+
+  describe('backoff', () => {
+    const backoff = { initial: 1, max: 8, factor: 2, jitter: 0, resetAfter: 1000 };
+
+    it('waits 1, 2, 4, 8, 8, 8 after failures; a success resets it to the period, and the next failure starts at 1', async () => {
+      const h = setup({
+        settings: { backoff },
+        plan: (n) => ({ fail: n <= 6 || n === 8 }),
+      });
+      h.loop.start();
+      await h.clock.advance(250);
+      expect(h.starts).toEqual([0, 1, 3, 7, 15, 23, 31, 131, 132, 232]);
+      expect(h.log).toContain('succeeded #7 (6) @31');
+      expect(h.log).toContain('succeeded #9 (1) @132');
+      expect([h.loop.failures, h.loop.consecutiveFailures]).toEqual([7, 0]);
+      await h.finish();
+    });
+
+    it('counts each backoff wait from the failure\u2019s settle, sliding or not', async () => {
+      const slow = { initial: 50, max: 1000, factor: 2, jitter: 0, resetAfter: 1000 };
+      const h = setup({
+        settings: { sliding: false, backoff: slow },
+        plan: (n) => ({ ms: 20, fail: n <= 2 }),
+      });
+      h.loop.start();
+      await h.clock.advance(300);
+      // 0..20 fails: +50; 70..90 fails: +100; 190..210 succeeds: non-sliding from its start.
+      expect(h.starts).toEqual([0, 70, 190, 290]);
+      await h.finish();
+    });
+
+    it('jitters each backoff wait with the loop\u2019s random numbers', async () => {
+      const h = setup({
+        settings: { backoff: { initial: 10, max: 100, factor: 2, jitter: 0.5, resetAfter: 1000 } },
+        random: () => 0.5,
+        plan: () => ({ fail: true }),
+      });
+      h.loop.start();
+      await h.clock.advance(40);
+      // 10 * (1 + 0.5 * 0.5) = 12.5, then 20 * 1.25 = 25.
+      expect(h.starts).toEqual([0, 12.5, 37.5]);
+      await h.finish();
+    });
+
+    it.each([
+      [20, [0, 40, 80, 120]],
+      [1000, [0, 40, 90, 160]],
+    ])(
+      'resetAfter %d: failures further apart than it start over from initial',
+      async (resetAfter, expected) => {
+        const h = setup({
+          settings: { backoff: { initial: 10, max: 100, factor: 2, jitter: 0, resetAfter } },
+          plan: () => ({ ms: 30, fail: true }),
+        });
+        h.loop.start();
+        await h.clock.advance(expected[3]);
+        expect(h.starts).toEqual(expected);
+        await h.finish();
+      },
+    );
+
+    it('without a backoff, a failure is followed by the period as usual', async () => {
+      const h = setup({ plan: () => ({ ms: 10, fail: true }) });
+      h.loop.start();
+      await h.clock.advance(250);
+      expect(h.starts).toEqual([0, 110, 220]);
+      await h.finish();
+    });
+
+    it('a trigger during a backoff wait runs at once; a failure then goes on with the sequence', async () => {
+      const h = setup({
+        settings: { backoff: { initial: 10, max: 1000, factor: 2, jitter: 0, resetAfter: 1000 } },
+        plan: () => ({ fail: true }),
+      });
+      h.loop.start();
+      await h.clock.advance(15);
+      expect(h.starts).toEqual([0, 10]);
+      expect(h.loop.nextRunAt).toBe(30);
+      void h.loop.trigger();
+      await h.clock.advance(40);
+      expect(h.starts).toEqual([0, 10, 15, 55]);
+      await h.finish();
+    });
+  });
+
+  describe('acted on while its next wait is held back', () => {
+    /**
+     * Loops A and B start in one tick, so their first runs share a batch: A's synchronous run
+     * settles first and its next wait is held back until the batch ends; B's run acts on A then.
+     */
+    function pair(act: (a: ManagedLoop) => void, sliding = true) {
+      const clock = new FakeClock();
+      const aStarts: number[] = [];
+      const seen: (number | undefined)[] = [];
+      const quiet: ManagedLoopObserver = {
+        runStarted: () => undefined,
+        runSucceeded: () => undefined,
+        runFailed: () => undefined,
+        stopped: () => undefined,
+      };
+      const a = new ManagedLoop(
+        'a',
+        () => void aStarts.push(clock.now()),
+        settings({ sliding }),
+        clock,
+        () => 0,
+        quiet,
+      );
+      const b = new ManagedLoop(
+        'b',
+        (ctx) => {
+          if (ctx.iteration !== 1) return;
+          seen.push(a.nextRunAt);
+          act(a);
+        },
+        settings({ period: 1000 }),
+        clock,
+        () => 0,
+        quiet,
+      );
+      a.start();
+      b.start();
+      return { clock, a, b, aStarts, seen };
+    }
+
+    it.each([true, false])(
+      'sliding %s: two triggers in one tick make exactly one run, at once, and none at the old wait',
+      async (sliding) => {
+        const triggers: ReturnType<typeof observe>[] = [];
+        const p = pair((a) => {
+          triggers.push(observe(a.trigger(), p.clock), observe(a.trigger(), p.clock));
+        }, sliding);
+        await p.clock.advance(250);
+        expect(p.seen).toEqual([undefined]);
+        expect(p.aStarts).toEqual([0, 0, 100, 200]);
+        expect(triggers).toEqual([
+          { state: 'resolved', at: 0 },
+          { state: 'resolved', at: 0 },
+        ]);
+        await stopWithin(p.a, p.clock);
+        await stopWithin(p.b, p.clock);
+        expect(p.clock.pendingTimers).toBe(0);
+      },
+    );
+
+    it.each([true, false])(
+      'sliding %s: a new period re-plans the held-back wait',
+      async (sliding) => {
+        const p = pair((a) => a.update(settings({ sliding, period: 30 })), sliding);
+        await p.clock.advance(100);
+        expect(p.aStarts).toEqual([0, 30, 60, 90]);
+        await stopWithin(p.a, p.clock);
+        await stopWithin(p.b, p.clock);
+        expect(p.clock.pendingTimers).toBe(0);
+      },
+    );
+
+    it('stop() resolves at once, and no run follows', async () => {
+      const stops: ReturnType<typeof observe>[] = [];
+      const p = pair((a) => void stops.push(observe(a.stop(), p.clock)));
+      await p.clock.advance(250);
+      expect(stops).toEqual([{ state: 'resolved', at: 0 }]);
+      expect(p.aStarts).toEqual([0]);
+      await stopWithin(p.b, p.clock);
+      expect(p.clock.pendingTimers).toBe(0);
+    });
+  });
+
+  describe('nextRunAt and inFlight', () => {
+    it('follow the loop: planned time, now before a triggered run, the target of a non-sliding run', async () => {
+      const h = setup({ settings: { sliding: false, initialDelay: 10 }, plan: () => ({ ms: 5 }) });
+      const seen: unknown[] = [];
+      const look = (): void => void seen.push([h.loop.inFlight, h.loop.nextRunAt]);
+      look(); // never started
+      h.loop.start();
+      await h.clock.flush();
+      look(); // initial delay
+      await h.clock.advance(12);
+      look(); // run 1 in flight (10..15), next at 110
+      await h.clock.advance(8);
+      look(); // waiting for 110
+      void h.loop.trigger();
+      look(); // a trigger is about to run: now
+      await h.clock.flush();
+      look(); // the triggered run is in flight, next at 120
+      void h.loop.trigger();
+      look(); // a run follows the one in flight: not known
+      await h.clock.advance(100);
+      void h.loop.stop();
+      look();
+      await h.clock.advance(100);
+      expect(seen).toEqual([
+        [false, undefined],
+        [false, 10],
+        [true, 110],
+        [false, 110],
+        [false, 20],
+        [true, 120],
+        [true, undefined],
+        [false, undefined],
+      ]);
+      await h.finish();
+    });
+  });
+
+  describe('the observer', () => {
+    it('hears each run start and end, then the stop, in order, seeing the counters of the moment', async () => {
+      const seen: string[] = [];
+      const h = setup({
+        settings: { period: 20 },
+        plan: (n) => ({ ms: n === 3 ? undefined : 10, fail: n === 2 || n === 3 }),
+        observer: {
+          runStarted: (loop) => void seen.push(`inFlight=${loop.inFlight}`),
+          runFailed: (loop) => void seen.push(`consecutive=${loop.consecutiveFailures}`),
+          runSucceeded: (loop) => void seen.push(`lastSucceededAt=${loop.lastSucceededAt}`),
+          stopped: (loop) => void seen.push(`stopped ${loop.state} inFlight=${loop.inFlight}`),
+        },
+      });
+      h.loop.start();
+      await h.clock.advance(115);
+      void h.loop.stop().then(() => h.log.push(`stop resolved @${h.clock.now()}`));
+      await h.clock.advance(100);
+      expect(h.log).toEqual([
+        'started #1 @0',
+        'succeeded #1 (0) @10',
+        'started #2 @30',
+        'failed #2 run 2 @40',
+        'started #3 @60',
+        'failed #3 run 3 @60',
+        'started #4 @80',
+        'succeeded #4 (2) @90',
+        'started #5 @110',
+        'succeeded #5 (0) @120',
+        'stopped @120',
+        'stop resolved @120',
+      ]);
+      expect(seen).toEqual([
+        'inFlight=true',
+        'lastSucceededAt=10',
+        'inFlight=true',
+        'consecutive=1',
+        'inFlight=true',
+        'consecutive=2',
+        'inFlight=true',
+        'lastSucceededAt=90',
+        'inFlight=true',
+        'lastSucceededAt=120',
+        'stopped stopped inFlight=false',
+      ]);
+      await h.finish();
+    });
+
+    it('a throwing runFailed ends the loop: the error is kept, the stop reported, pending triggers resolve', async () => {
+      const fatal = new Error('observer');
+      const h = setup({
+        plan: (n) => ({ ms: 10, fail: n === 2 }),
+        observer: {
+          runFailed: () => {
+            throw fatal;
+          },
+        },
+      });
+      h.loop.start();
+      await h.clock.advance(50);
+      const triggered = observe(h.loop.trigger(), h.clock);
+      await h.clock.advance(500);
+      expect(h.starts).toEqual([0, 50]);
+      expect(h.loop.state).toBe('stopped');
+      expect(h.loop.lastError).toBe(fatal);
+      expect(h.log.at(-1)).toBe('stopped @60');
+      expect(triggered).toEqual({ state: 'resolved', at: 60 });
+      await h.finish();
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------------------------
+
+/** fast-check parameters: `numRuns` cases, and a time limit so that shrinking reports in time. */
+const params = (numRuns: number): fc.Parameters<unknown> => ({
+  numRuns,
+  interruptAfterTimeLimit: 10_000,
+});
+
+/** Longest run of the property tests, and an upper bound of any wait they can plan. */
+const MAX_RUN = 40;
+const MAX_GAP = 300;
+
+const backoffArb = fc.option(
+  fc.record({
+    initial: fc.integer({ min: 1, max: 20 }),
+    max: fc.integer({ min: 20, max: 80 }),
+    factor: fc.constantFrom(1, 1.5, 2, 3),
+    jitter: fc.constantFrom(0, 0.5),
+    resetAfter: fc.integer({ min: 0, max: 200 }),
+  }),
+  { nil: undefined },
+);
+
+const settingsArb: fc.Arbitrary<ManagedLoopSettings> = fc.record({
+  period: fc.integer({ min: 1, max: 100 }),
+  jitter: fc.constantFrom(0, 0.3),
+  sliding: fc.boolean(),
+  initialDelay: fc.integer({ min: 0, max: 50 }),
+  backoff: backoffArb,
+});
+
+const runArb = fc.record({
+  async: fc.boolean(),
+  ms: fc.integer({ min: 0, max: MAX_RUN }),
+  fail: fc.boolean(),
+  /** Async runs only: rejects with the signal's reason as soon as it aborts (cut short). */
+  honoursAbort: fc.boolean(),
+});
+
+type RunSpec = { async: boolean; ms: number; fail: boolean; honoursAbort?: boolean };
+
+type Op =
+  | { t: 'start' }
+  | { t: 'stop' }
+  | { t: 'trigger'; again: boolean }
+  | { t: 'update'; settings: ManagedLoopSettings }
+  | { t: 'advance'; ms: number };
+
+const opArb: fc.Arbitrary<{ op: Op; sameTick: boolean }> = fc.record({
+  op: fc.oneof(
+    { arbitrary: fc.constant<Op>({ t: 'start' }), weight: 3 },
+    { arbitrary: fc.constant<Op>({ t: 'stop' }), weight: 2 },
+    {
+      arbitrary: fc.boolean().map<Op>((again) => ({ t: 'trigger', again })),
+      weight: 3,
+    },
+    { arbitrary: settingsArb.map<Op>((s) => ({ t: 'update', settings: s })), weight: 2 },
+    {
+      arbitrary: fc.integer({ min: 0, max: MAX_GAP + 100 }).map<Op>((ms) => ({ t: 'advance', ms })),
+      weight: 5,
+    },
+  ),
+  // Whether the next operation follows in the same tick (no promise callback in between).
+  sameTick: fc.boolean(),
+});
+
+interface Run {
+  start: number;
+  startSeq: number;
+  endSeq: number | undefined;
+  failed: boolean;
+  /** Rejected with the signal's reason after stop(): neither a success nor a failure. */
+  cut: boolean;
+  iteration: number;
+}
+
+interface Waiter {
+  kind: 'trigger' | 'stop';
+  callSeq: number;
+  resolveSeq: number | undefined;
+}
+
+/** Drives one ManagedLoop through `ops` and checks every invariant; returns the violations. */
+async function checkOperations(
+  initial: ManagedLoopSettings,
+  plans: RunSpec[],
+  ops: { op: Op; sameTick: boolean }[],
+  seed: number,
+): Promise<string[]> {
+  const clock = new FakeClock();
+  const violations: string[] = [];
+  const runs: Run[] = [];
+  const waiters: Waiter[] = [];
+  const stopCalls: number[] = [];
+  let seq = 0;
+  let inFlight = 0;
+  /** Set by stop(), cleared by start() and trigger(): no run may start while it is set. */
+  let stopGate = false;
+  let cuts = 0;
+  const observed = { started: 0, succeeded: 0, failed: 0, outcomeBeforeStart: true };
+
+  const fn = (ctx: LoopContext): unknown => {
+    if (stopGate) violations.push(`run ${runs.length + 1} started after stop() at ${clock.now()}`);
+    if (inFlight !== 0) violations.push(`run ${runs.length + 1} overlaps at ${clock.now()}`);
+    inFlight++;
+    const run: Run = {
+      start: clock.now(),
+      startSeq: ++seq,
+      endSeq: undefined,
+      failed: false,
+      cut: false,
+      iteration: ctx.iteration,
+    };
+    const n = runs.push(run);
+    const plan = plans[(n - 1) % plans.length];
+    const settle = (): void => {
+      inFlight--;
+      run.endSeq = ++seq;
+      run.failed = plan.fail;
+      if (plan.fail) throw new Error(`run ${n}`);
+    };
+    if (!plan.async) return settle();
+    if (!plan.honoursAbort) return sleep(clock, plan.ms).then(settle);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clock.clearTimeout(timer);
+        inFlight--;
+        run.endSeq = ++seq;
+        run.cut = true;
+        cuts++;
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- as fetch() rejects
+        reject(ctx.signal.reason);
+      };
+      const timer = clock.setTimeout(() => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        try {
+          settle();
+          resolve();
+        } catch (error) {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what settle() threw
+          reject(error);
+        }
+      }, plan.ms);
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  };
+  const observer: ManagedLoopObserver = {
+    runStarted: () => {
+      if (observed.started !== observed.succeeded + observed.failed + cuts) {
+        observed.outcomeBeforeStart = false;
+      }
+      observed.started++;
+    },
+    runSucceeded: () => void observed.succeeded++,
+    runFailed: () => void observed.failed++,
+    stopped: () => undefined,
+  };
+  const loop = new ManagedLoop('prop', fn, initial, clock, seeded(seed), observer);
+
+  const trigger = (again: boolean): void => {
+    stopGate = false;
+    const waiter: Waiter = { kind: 'trigger', callSeq: ++seq, resolveSeq: undefined };
+    waiters.push(waiter);
+    void loop.trigger().then(() => {
+      waiter.resolveSeq = ++seq;
+      // A trigger right after the last one resolved: the microtask after its run settled.
+      if (again) trigger(false);
+    });
+  };
+  const stop = (): void => {
+    stopGate = true;
+    const waiter: Waiter = { kind: 'stop', callSeq: ++seq, resolveSeq: undefined };
+    waiters.push(waiter);
+    stopCalls.push(waiter.callSeq);
+    void loop.stop().then(() => void (waiter.resolveSeq = ++seq));
+  };
+
+  for (const { op, sameTick } of ops) {
+    switch (op.t) {
+      case 'start':
+        stopGate = false;
+        ++seq;
+        loop.start();
+        break;
+      case 'stop':
+        stop();
+        break;
+      case 'trigger':
+        trigger(op.again);
+        break;
+      case 'update':
+        ++seq;
+        loop.update(op.settings);
+        break;
+      case 'advance': {
+        const wasRunning = loop.state === 'running';
+        const before = runs.length;
+        await clock.advance(op.ms);
+        // Liveness: a running loop never rests longer than any wait it can plan plus a run.
+        if (wasRunning && loop.state === 'running' && op.ms >= MAX_GAP && runs.length === before) {
+          violations.push(`no run in ${op.ms} ms while running (at ${clock.now()})`);
+        }
+        break;
+      }
+    }
+    if (stopGate && loop.state !== 'stopped') violations.push(`state ${loop.state} after stop()`);
+    if (!sameTick) await clock.flush();
+  }
+
+  // The final stop, then every run settles.
+  stop();
+  await clock.advance(MAX_RUN * 4 + 1);
+  await clock.advance(MAX_RUN * 4 + 1);
+
+  if (clock.pendingTimers !== 0) violations.push(`${clock.pendingTimers} timers left`);
+  if (loop.inFlight || inFlight !== 0) violations.push('a run is still in flight');
+  if (loop.state !== 'stopped') violations.push(`state ${loop.state} after the final stop`);
+  if (loop.iterations !== runs.length) {
+    violations.push(`iterations ${loop.iterations} for ${runs.length} runs`);
+  }
+  runs.forEach((run, i) => {
+    if (run.iteration !== i + 1) violations.push(`run ${i + 1} had iteration ${run.iteration}`);
+    if (run.endSeq === undefined) violations.push(`run ${i + 1} never settled`);
+  });
+  const failed = runs.filter((run) => run.failed).length;
+  if (loop.failures !== failed) violations.push(`failures ${loop.failures}, expected ${failed}`);
+  // Cut runs neither fail nor succeed: they leave the count of consecutive failures alone.
+  let trailing = 0;
+  for (let i = runs.length - 1; i >= 0 && (runs[i].failed || runs[i].cut); i--) {
+    if (runs[i].failed) trailing++;
+  }
+  if (loop.consecutiveFailures !== trailing) {
+    violations.push(`consecutiveFailures ${loop.consecutiveFailures}, expected ${trailing}`);
+  }
+  if (runs.length > 0 && loop.lastStartedAt !== runs[runs.length - 1].start) {
+    violations.push(`lastStartedAt ${loop.lastStartedAt}`);
+  }
+  if (
+    observed.started !== runs.length ||
+    observed.succeeded + observed.failed + cuts !== runs.length ||
+    observed.failed !== failed ||
+    !observed.outcomeBeforeStart
+  ) {
+    violations.push(`observer ${JSON.stringify(observed)} for ${runs.length} runs`);
+  }
+  for (const waiter of waiters) {
+    const { kind, callSeq, resolveSeq } = waiter;
+    if (resolveSeq === undefined) {
+      violations.push(`a ${kind}() called at #${callSeq} never resolved`);
+      continue;
+    }
+    if (kind === 'stop') {
+      // Resolves only once every run that started before it has settled.
+      for (const run of runs) {
+        if (run.startSeq < callSeq && run.endSeq! > resolveSeq) {
+          violations.push(`stop() #${callSeq} resolved before the run in flight settled`);
+        }
+      }
+      continue;
+    }
+    // A trigger resolves after the first run that started after it settled, or (without a run)
+    // when a stop() came in between. (resolveSeq is taken a microtask after the resolution.)
+    if (stopCalls.some((s) => s > callSeq && s < resolveSeq)) continue;
+    const served = runs.find((run) => run.startSeq > callSeq);
+    if (served === undefined || served.startSeq > resolveSeq) {
+      violations.push(`trigger() #${callSeq} resolved without a run and without a stop()`);
+    } else if (served.endSeq! > resolveSeq) {
+      violations.push(`trigger() #${callSeq} resolved before its run settled`);
+    }
+  }
+  return violations;
+}
+
+describe('ManagedLoop properties', () => {
+  it('under random operations: no overlap, no run after stop(), every promise resolves, no timer left, exact counters', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        settingsArb,
+        fc.array(runArb, { minLength: 1, maxLength: 6 }),
+        fc.array(opArb, { minLength: 1, maxLength: 25 }),
+        fc.integer(),
+        async (initial, plans, ops, seed) => {
+          const violations = await checkOperations(initial, plans, ops, seed);
+          expect(violations).toEqual([]);
+        },
+      ),
+      params(500),
+    );
+  });
+
+  it('a started loop keeps its exact schedule: period, jitter, sliding or not, and backoff after failures', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        settingsArb,
+        fc.array(runArb, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        fc.integer({ min: 0, max: 600 }),
+        async (s, plans, randoms, stopAt) => {
+          const clock = new FakeClock();
+          let draws = 0;
+          const random = (): number => randoms[draws++ % randoms.length];
+          const runs: { start: number; end: number; failed: boolean; draws: number }[] = [];
+          /** nextRunAt read while waiting, and how many runs had started then. */
+          const planned: { runsBefore: number; next: number }[] = [];
+          const loop = new ManagedLoop(
+            'prop',
+            () => {
+              const plan = plans[runs.length % plans.length];
+              const run = { start: clock.now(), end: -1, failed: plan.fail, draws };
+              runs.push(run);
+              const settle = (): void => {
+                run.end = clock.now();
+                if (plan.fail) throw new Error('fail');
+              };
+              if (!plan.async) return settle();
+              return sleep(clock, plan.ms).then(settle);
+            },
+            s,
+            clock,
+            random,
+            {
+              runStarted: () => undefined,
+              runSucceeded: () => undefined,
+              runFailed: () => undefined,
+              stopped: () => undefined,
+            },
+          );
+          loop.start();
+          await clock.flush();
+          for (let t = 0; t < stopAt; t += 7) {
+            await clock.advance(Math.min(7, stopAt - t));
+            const next = loop.nextRunAt;
+            if (next !== undefined && !loop.inFlight)
+              planned.push({ runsBefore: runs.length, next });
+          }
+          const stopped = observe(loop.stop(), clock);
+          await clock.advance(MAX_RUN + 1);
+          expect(stopped.state).toBe('resolved');
+          expect(clock.pendingTimers).toBe(0);
+
+          // The model: the wait after each run, from its draws of random().
+          const eps = 1e-6;
+          if (runs.length === 0) {
+            expect(s.initialDelay).toBeGreaterThan(stopAt);
+            return;
+          }
+          expect(runs[0].start).toBe(s.initialDelay);
+          let failures = 0;
+          let lastBackoffCall = 0;
+          let backoffNext = 0;
+          for (let k = 0; k + 1 < runs.length; k++) {
+            const a = runs[k];
+            const b = runs[k + 1];
+            if (a.failed && s.backoff !== undefined) {
+              const { initial, max, factor, jitter, resetAfter } = s.backoff;
+              if (failures === 0 || a.end - lastBackoffCall > resetAfter) backoffNext = initial;
+              lastBackoffCall = a.end;
+              failures++;
+              const base = backoffNext;
+              backoffNext = Math.min(backoffNext * factor, max);
+              // A jittered backoff wait lies in [base, base * (1 + jitter)].
+              expect(b.start).toBeGreaterThanOrEqual(a.end + base - eps);
+              expect(b.start).toBeLessThanOrEqual(a.end + base * (1 + jitter) + eps);
+              continue;
+            }
+            if (!a.failed) failures = 0;
+            // Sliding draws the wait when a run settles; non-sliding when it starts.
+            const periodDraw = s.sliding ? b.draws - 1 : a.draws - 1;
+            const wait =
+              s.jitter > 0
+                ? s.period + randoms[periodDraw % randoms.length] * s.jitter * s.period
+                : s.period;
+            if (s.sliding) {
+              expect(Math.abs(b.start - (a.end + wait))).toBeLessThanOrEqual(eps);
+            } else {
+              expect(Math.abs(b.start - Math.max(a.end, a.start + wait))).toBeLessThanOrEqual(eps);
+            }
+          }
+          // nextRunAt, read while waiting, is when the next run came.
+          for (const { runsBefore, next } of planned) {
+            const run = runs[runsBefore];
+            if (run !== undefined) expect(Math.abs(run.start - next)).toBeLessThanOrEqual(eps);
+          }
+        },
+      ),
+      params(200),
+    );
+  });
+});
