@@ -51,7 +51,7 @@ describe('shutdown', () => {
       @Until('1s')
       async honest(ctx: LoopContext) {
         await new Promise((_, reject) =>
-          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)),
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)),
         );
       }
       @Until('1s')
