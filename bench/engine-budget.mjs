@@ -57,7 +57,10 @@ if (scenario === undefined) {
   process.exit(0);
 }
 
-const { until } = await import('../dist/index.js');
+// The package entry loads NestJS (the WaitModule layer); BENCH_ENTRY=engine measures the engine
+// alone, as the first figures of this file were. Child processes inherit the variable.
+const entry = process.env.BENCH_ENTRY === 'engine' ? '../dist/wait/index.js' : '../dist/index.js';
+const { until } = await import(entry);
 const gc = globalThis.gc;
 const heap = () => {
   gc();
