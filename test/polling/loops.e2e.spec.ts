@@ -181,6 +181,26 @@ describe('errors', () => {
     }
   });
 
+  it('a logger that throws does not stop the loop', async () => {
+    @Injectable()
+    class Failing {
+      @Until(100)
+      tick() {
+        log.begin();
+        log.end();
+        throw new Error('x');
+      }
+    }
+    const booted = await boot({ providers: [Failing] }, {}, { clock });
+    booted.logger.error = () => {
+      throw new Error('log sink down');
+    };
+    await clock.advance(300);
+    expect(log.starts).toEqual([0, 100, 200, 300]);
+    expect(booted.app.get(PollingRegistry).get('Failing.tick').failures).toBe(4);
+    await close(booted);
+  });
+
   it('with backoff: a failed run waits the backoff (x2 up to max) instead of the period; success resets it', async () => {
     outcomes = ['fail', 'fail', 'fail', 'fail', 'fail', 'ok', 'ok', 'fail', 'ok'];
     @Injectable()

@@ -103,9 +103,13 @@ describe('discovery', () => {
     await app.close();
   });
 
-  it('one provider under two tokens (useExisting) is one loop', async () => {
+  it('one instance under several tokens (useExisting, a factory returning it) is one loop', async () => {
     const { app, clock } = await boot({
-      providers: [GarbageCollector, { provide: 'GC', useExisting: GarbageCollector }],
+      providers: [
+        GarbageCollector,
+        { provide: 'GC', useExisting: GarbageCollector },
+        { provide: 'GC2', useFactory: (gc: GarbageCollector) => gc, inject: [GarbageCollector] },
+      ],
     });
     await clock.flush();
     expect(app.get(PollingRegistry).list()).toHaveLength(2);
