@@ -242,9 +242,15 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     return this.state === RUNNING;
   }
 
-  /** When the next run is planned, in the clock's milliseconds; `undefined` when not known yet. */
+  /** When the next run is planned, in the clock's milliseconds; `undefined` when none is. */
   get nextRunAt(): number | undefined {
-    if (this.state === WAITING) return this.queue.dueOf(this);
+    if (this.state === WAITING) {
+      const due = this.queue.dueOf(this);
+      if (due !== undefined || this.heapIndex === -1) return due;
+      // Held back until the next clock read (a run settled in this microtask burst).
+      const now = this.queue.clock.now();
+      return this.waitFromSettle ? now + this.plannedWait : Math.max(this.due, now);
+    }
     return this.state === RUNNING && !this.sliding && !this.rerun ? this.due : undefined;
   }
 

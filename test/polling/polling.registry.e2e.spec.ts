@@ -169,6 +169,7 @@ describe('trigger', () => {
     hold.resolve();
     hold = undefined;
     await triggered;
+    expect(registry.get('Worker.tick').nextRunAt).toEqual(new Date(95_000)); // known at once
     await clock.advance('2m');
     expect(log.starts).toEqual([0, 30_000, 95_000, 155_000]);
   });

@@ -368,7 +368,7 @@ describe('LoopCore.runNow()', () => {
           a.runNow();
         });
         await p.clock.advance(250);
-        expect(p.seen).toEqual([{ nextRunAt: undefined, running: false }]);
+        expect(p.seen).toEqual([{ nextRunAt: 100, running: false /* held back: now + wait */ }]);
         expect(p.aStarts).toEqual([0, 0, 100, 200]);
         p.controller.abort();
         await p.clock.flush();
@@ -415,7 +415,7 @@ describe('LoopCore.runNow()', () => {
       );
       const done = observe(loop.start(), clock);
       await clock.advance(200);
-      expect(seen).toEqual([undefined]);
+      expect(seen).toEqual([110]); // held back: settled at 10, wait 100
       expect(starts).toEqual([0, 10, 120]);
       controller.abort();
       await clock.advance(10);

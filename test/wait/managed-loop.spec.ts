@@ -1175,7 +1175,7 @@ describe('ManagedLoop', () => {
           triggers.push(observe(a.trigger(), p.clock), observe(a.trigger(), p.clock));
         }, sliding);
         await p.clock.advance(250);
-        expect(p.seen).toEqual([undefined]);
+        expect(p.seen).toEqual([100]); // held back: now + wait
         expect(p.aStarts).toEqual([0, 0, 100, 200]);
         expect(triggers).toEqual([
           { state: 'resolved', at: 0 },
