@@ -14,6 +14,14 @@ import {
 import { FakeClock } from '../../lib/testing/index.js';
 import { observe, seeded, sleep } from '../support/helpers.js';
 
+/** An observer that ignores everything. */
+const QUIET: ManagedLoopObserver = {
+  runStarted: () => undefined,
+  runSucceeded: () => undefined,
+  runFailed: () => undefined,
+  stopped: () => undefined,
+};
+
 /** How one run behaves: synchronous when `ms` is undefined, else it settles after `ms`. */
 interface RunPlan {
   ms?: number;
@@ -246,12 +254,7 @@ describe('ManagedLoop', () => {
         settings({ period: 10 }),
         clock,
         () => 0,
-        {
-          runStarted: () => undefined,
-          runSucceeded: () => undefined,
-          runFailed: () => undefined,
-          stopped: () => undefined,
-        },
+        QUIET,
       );
       const snapshot = (): void =>
         void seen.push([
@@ -365,12 +368,7 @@ describe('ManagedLoop', () => {
         settings(),
         clock,
         () => 0,
-        {
-          runStarted: () => undefined,
-          runSucceeded: () => undefined,
-          runFailed: () => undefined,
-          stopped: () => undefined,
-        },
+        QUIET,
       );
       loop.start();
       await clock.advance(150);
@@ -919,12 +917,7 @@ describe('ManagedLoop', () => {
         settings({ sliding: false }),
         clock,
         () => 0,
-        {
-          runStarted: () => undefined,
-          runSucceeded: () => undefined,
-          runFailed: () => undefined,
-          stopped: () => undefined,
-        },
+        QUIET,
       );
       loop.start();
       await clock.advance(150);
@@ -1136,12 +1129,7 @@ describe('ManagedLoop', () => {
       const clock = new FakeClock();
       const aStarts: number[] = [];
       const seen: (number | undefined)[] = [];
-      const quiet: ManagedLoopObserver = {
-        runStarted: () => undefined,
-        runSucceeded: () => undefined,
-        runFailed: () => undefined,
-        stopped: () => undefined,
-      };
+      const quiet: ManagedLoopObserver = QUIET;
       const a = new ManagedLoop(
         'a',
         () => void aStarts.push(clock.now()),
@@ -1643,12 +1631,7 @@ describe('ManagedLoop properties', () => {
             s,
             clock,
             random,
-            {
-              runStarted: () => undefined,
-              runSucceeded: () => undefined,
-              runFailed: () => undefined,
-              stopped: () => undefined,
-            },
+            QUIET,
           );
           loop.start();
           await clock.flush();
