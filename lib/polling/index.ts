@@ -2,9 +2,5 @@ export { Until } from './until.decorator.js';
 export type { UntilOptions, UntilBackoff, LoopDefinition, LoopOverride } from './until.options.js';
 export { WaitModule } from './wait.module.js';
 export type { WaitModuleOptions, ShutdownHook } from './wait-module.options.js';
-export {
-  PollingRegistry,
-  type LoopStatus,
-  type LoopEvent,
-  type LoopChanges,
-} from './polling.registry.js';
+export { PollingRegistry } from './polling.registry.js';
+export type { LoopStatus, LoopEvent, LoopChanges } from './polling.interfaces.js';

@@ -6,12 +6,12 @@ import {
 } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { epochOf } from '../wait/clock.js';
-import type { Duration } from '../wait/duration.js';
 import type { LoopFn } from '../wait/loop.js';
 import { ManagedLoop, type ManagedLoopObserver } from '../wait/managed-loop.js';
 import { settleWithin } from '../wait/settle-within.js';
 import { checkFunction } from '../wait/validate.js';
 import { show } from '../wait/wait.messages.js';
+import type { LoopChanges, LoopEvent, LoopStatus } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 import {
   checkChanges,
@@ -24,48 +24,6 @@ import {
   type CheckedWaitModuleOptions,
   type WaitModuleOptions,
 } from './wait-module.options.js';
-
-/** A snapshot of one loop, from {@link PollingRegistry.get} and {@link PollingRegistry.list}. */
-export interface LoopStatus {
-  name: string;
-  /** `'running'` from start until stop (a run may still be settling after stop: see `inFlight`). */
-  state: 'running' | 'stopped' | 'standby';
-  /** Milliseconds. */
-  period: number;
-  jitter: number;
-  sliding: boolean;
-  /** Runs so far, over every start. */
-  iterations: number;
-  failures: number;
-  consecutiveFailures: number;
-  inFlight: boolean;
-  lastStartedAt?: Date;
-  lastSucceededAt?: Date;
-  /** What the last failed run threw; kept after a success (see `consecutiveFailures`). */
-  lastError?: unknown;
-  /** When the next run is planned; absent when stopped, running sliding, or about to be planned. */
-  nextRunAt?: Date;
-}
-
-/** What {@link PollingRegistry.events$} emits: a run started, succeeded or failed, or the loop stopped. */
-export interface LoopEvent {
-  type: 'started' | 'succeeded' | 'failed' | 'stopped';
-  name: string;
-  /** The run's `ctx.iteration` (for `'stopped'`, the last run's). */
-  iteration: number;
-  /** After this event: 0 once a run succeeded. */
-  consecutiveFailures: number;
-  at: Date;
-  /** For `'failed'`: what the run threw. */
-  error?: unknown;
-}
-
-/** The changes {@link PollingRegistry.update} accepts. */
-export interface LoopChanges {
-  period?: Duration;
-  jitter?: number;
-  sliding?: boolean;
-}
 
 const registries = new WeakMap<object, PollingRegistry>();
 

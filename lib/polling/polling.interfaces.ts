@@ -1,0 +1,43 @@
+import type { Duration } from '../wait/duration.js';
+
+/** A snapshot of one loop, from {@link PollingRegistry.get} and {@link PollingRegistry.list}. */
+export interface LoopStatus {
+  name: string;
+  /** `'running'` from start until stop (a run may still be settling after stop: see `inFlight`). */
+  state: 'running' | 'stopped' | 'standby';
+  /** Milliseconds. */
+  period: number;
+  jitter: number;
+  sliding: boolean;
+  /** Runs so far, over every start. */
+  iterations: number;
+  failures: number;
+  consecutiveFailures: number;
+  inFlight: boolean;
+  lastStartedAt?: Date;
+  lastSucceededAt?: Date;
+  /** What the last failed run threw; kept after a success (see `consecutiveFailures`). */
+  lastError?: unknown;
+  /** When the next run is planned; absent when stopped, running sliding, or about to be planned. */
+  nextRunAt?: Date;
+}
+
+/** What {@link PollingRegistry.events$} emits: a run started, succeeded or failed, or the loop stopped. */
+export interface LoopEvent {
+  type: 'started' | 'succeeded' | 'failed' | 'stopped';
+  name: string;
+  /** The run's `ctx.iteration` (for `'stopped'`, the last run's). */
+  iteration: number;
+  /** After this event: 0 once a run succeeded. */
+  consecutiveFailures: number;
+  at: Date;
+  /** For `'failed'`: what the run threw. */
+  error?: unknown;
+}
+
+/** The changes {@link PollingRegistry.update} accepts. */
+export interface LoopChanges {
+  period?: Duration;
+  jitter?: number;
+  sliding?: boolean;
+}
