@@ -42,7 +42,8 @@ export class PollingRegistry
   readonly events$: Observable<LoopEvent>;
   private readonly options: CheckedWaitModuleOptions;
   private readonly loops = new Map<string, ManagedLoop>();
-  private readonly plans = new Map<string, LoopPlan>();
+  /** Loops that start with the app (`autoStart`), until it has bootstrapped. */
+  private readonly startWithApp = new Set<ManagedLoop>();
   private readonly events = new Subject<LoopEvent>();
   private readonly logger = new Logger('WaitModule');
   private bootstrapped = false;
@@ -94,7 +95,7 @@ export class PollingRegistry
   remove(name: string): Promise<void> {
     const loop = this.find(name, 'PollingRegistry.remove()');
     this.loops.delete(name);
-    this.plans.delete(name);
+    this.startWithApp.delete(loop);
     return loop.stop();
   }
 
@@ -152,15 +153,18 @@ export class PollingRegistry
   register(name: string, fn: LoopFn, plan: LoopPlan, where: string): void {
     if (this.loops.has(name)) throw new Error(messages.taken(where, name));
     const { clock } = this.options;
-    this.loops.set(name, new ManagedLoop(name, fn, plan, clock, Math.random, this.observer));
-    this.plans.set(name, plan);
+    const loop = new ManagedLoop(name, fn, plan, clock, Math.random, this.observer);
+    this.loops.set(name, loop);
+    if (plan.autoStart && !this.bootstrapped) this.startWithApp.add(loop);
   }
 
   /** Internal (the explorer, at bootstrap): starts every loop that starts with the app. */
   startAll(): void {
     this.bootstrapped = true;
-    if (!this.options.autoStart || this.closing !== undefined) return;
-    for (const [name, plan] of this.plans) if (plan.autoStart) this.loops.get(name)!.start();
+    if (this.options.autoStart && this.closing === undefined) {
+      for (const loop of this.startWithApp) loop.start();
+    }
+    this.startWithApp.clear();
   }
 
   /**
