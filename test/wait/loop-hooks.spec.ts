@@ -6,7 +6,7 @@
  */
 import type { Clock, LoopContext, LoopFn } from '../../lib/index.js';
 import { LoopCore } from '../../lib/wait/loop.js';
-import { queueFor, type TimerEntry } from '../../lib/wait/timer-queue.js';
+import { queueFor, type TimerEntry, type TimerQueue } from '../../lib/wait/timer-queue.js';
 import { FakeClock } from '../../lib/testing/index.js';
 import { observe, sleep } from '../support/helpers.js';
 
@@ -694,55 +694,33 @@ describe('TimerQueue: held-back markers and dueOf()', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('an entry started twice in one tick fires once', async () => {
-    const clock = new FakeClock();
-    const { e, fired, queue } = entry(clock);
-    queue.addNow(e);
-    queue.addNow(e);
-    await clock.advance(100);
-    expect(fired).toEqual([0]);
-    expect(clock.pendingTimers).toBe(0);
-  });
+  type Op = (queue: TimerQueue, e: TimerEntry) => void;
+  const now: Op = (q, e) => q.addNow(e);
+  const after50: Op = (q, e) => q.addAfter(e, 50);
+  const atLeast50: Op = (q, e) => q.addAtLeast(e, 50);
+  const after10: Op = (q, e) => q.addAfter(e, 10);
+  const remove: Op = (q, e) => q.remove(e);
 
-  it('an entry held back with a wait, then started in the same tick, fires once: now', async () => {
+  it.each<[string, Op[], number[]]>([
+    ['started twice in one tick fires once', [now, now], [0]],
+    ['held back with a wait, then started in the same tick, fires once: now', [after50, now], [0]],
+    [
+      'held back with a target, then started in the same tick, fires once: now',
+      [atLeast50, now],
+      [0],
+    ],
+    [
+      'started, then held back with a wait in the same tick, fires once: after the wait',
+      [now, after50],
+      [50],
+    ],
+    ['removed before its start does not fire', [now, remove, after10, remove], []],
+  ])('an entry %s', async (_name, ops, expected) => {
     const clock = new FakeClock();
     const { e, fired, queue } = entry(clock);
-    queue.addAfter(e, 50);
-    queue.addNow(e);
+    for (const op of ops) op(queue, e);
     await clock.advance(100);
-    expect(fired).toEqual([0]);
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  it('an entry held back with a target, then started in the same tick, fires once: now', async () => {
-    const clock = new FakeClock();
-    const { e, fired, queue } = entry(clock);
-    queue.addAtLeast(e, 50);
-    queue.addNow(e);
-    await clock.advance(100);
-    expect(fired).toEqual([0]);
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  it('an entry started, then held back with a wait in the same tick, fires once: after the wait', async () => {
-    const clock = new FakeClock();
-    const { e, fired, queue } = entry(clock);
-    queue.addNow(e);
-    queue.addAfter(e, 50);
-    await clock.advance(100);
-    expect(fired).toEqual([50]);
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  it('an entry removed before its start does not fire', async () => {
-    const clock = new FakeClock();
-    const { e, fired, queue } = entry(clock);
-    queue.addNow(e);
-    queue.remove(e);
-    queue.addAfter(e, 10);
-    queue.remove(e);
-    await clock.advance(100);
-    expect(fired).toEqual([]);
+    expect(fired).toEqual(expected);
     expect(clock.pendingTimers).toBe(0);
   });
 });
