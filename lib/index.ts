@@ -4,3 +4,4 @@
  */
 export * from './wait/index.js';
 export * from './polling/index.js';
+export * from './leader/index.js';

@@ -5,6 +5,8 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
+import { LeaderElector } from '../leader/leader-elector.js';
+import { messages as leaderMessages } from '../leader/leader.messages.js';
 import { epochOf } from '../wait/clock.js';
 import type { LoopFn } from '../wait/loop.js';
 import { ManagedLoop, type ManagedLoopObserver } from '../wait/managed-loop.js';
@@ -40,6 +42,8 @@ export class PollingRegistry
 {
   /** Runs started, succeeded and failed, and loops stopped; completes when the app has shut down. */
   readonly events$: Observable<LoopEvent>;
+  /** The replica's leader elector when `leaderElection` is set; leader-only loops follow it. */
+  readonly elector: LeaderElector | undefined;
   private readonly options: CheckedWaitModuleOptions;
   private readonly loops = new Map<string, ManagedLoop>();
   /** Loops that start with the app (`autoStart`), until it has bootstrapped. */
@@ -54,6 +58,11 @@ export class PollingRegistry
   constructor(options?: WaitModuleOptions) {
     this.options = checkModuleOptions(options, 'WaitModule options');
     this.events$ = this.events.asObservable();
+    const { leaderElection, clock } = this.options;
+    this.elector =
+      leaderElection === undefined
+        ? undefined
+        : new LeaderElector(leaderElection, { clock, logger: new Logger('LeaderElection') });
   }
 
   /**
@@ -96,6 +105,7 @@ export class PollingRegistry
     const loop = this.find(name, 'PollingRegistry.remove()');
     this.loops.delete(name);
     this.startWithApp.delete(loop);
+    this.elector?.detach(loop);
     return loop.stop();
   }
 
@@ -152,15 +162,30 @@ export class PollingRegistry
   /** Internal (the explorer): adds a discovered loop, not started. */
   register(name: string, fn: LoopFn, plan: LoopPlan, where: string): void {
     if (this.loops.has(name)) throw new Error(messages.taken(where, name));
+    const leaderOnly = this.leaderOnly(plan, where);
     const { clock } = this.options;
-    const loop = new ManagedLoop(name, fn, plan, clock, Math.random, this.observer);
+    const gate = leaderOnly ? this.elector : undefined;
+    const loop = new ManagedLoop(name, fn, plan, clock, Math.random, this.observer, gate);
+    gate?.attach(loop);
     this.loops.set(name, loop);
     if (plan.autoStart && !this.bootstrapped) this.startWithApp.add(loop);
+  }
+
+  /**
+   * Internal: whether a loop with `plan` runs on the leader only; throws naming `where` when it
+   * asks for that without leader election.
+   */
+  leaderOnly(plan: LoopPlan, where: string): boolean {
+    if (plan.leaderOnly === true && this.elector === undefined) {
+      throw new Error(leaderMessages.leaderOnlyWithout(where));
+    }
+    return plan.leaderOnly ?? this.elector !== undefined;
   }
 
   /** Internal (the explorer, at bootstrap): starts every loop that starts with the app. */
   startAll(): void {
     this.bootstrapped = true;
+    if (this.closing === undefined) this.elector?.start();
     if (this.options.autoStart && this.closing === undefined) {
       for (const loop of this.startWithApp) loop.start();
     }
@@ -199,11 +224,19 @@ export class PollingRegistry
     const stopped = Promise.all(loops.map((loop) => loop.stop()));
     const { shutdownTimeout, clock } = this.options;
     const inFlight = loops.filter((loop) => loop.inFlight).length;
-    if (await settleWithin(stopped, shutdownTimeout, clock)) {
+    const settled = await settleWithin(stopped, shutdownTimeout, clock);
+    const late = settled ? [] : loops.filter((loop) => loop.inFlight).map((loop) => loop.name);
+    if (settled) {
       if (loops.length > 0) this.logger.log(messages.shutDown(loops.length, inFlight));
     } else {
-      const late = loops.filter((loop) => loop.inFlight).map((loop) => loop.name);
       this.logger.warn(messages.stillRunning(late, shutdownTimeout));
+    }
+    const elector = this.elector;
+    if (elector !== undefined) {
+      // Released only once no run is left: a successor must not overlap a run still in flight.
+      const release = this.options.leaderElection?.releaseOnShutdown ?? true;
+      if (release && !settled) this.logger.warn(leaderMessages.notReleased(elector.name, late));
+      await elector.stop(release && settled);
     }
     this.events.complete();
   }

@@ -34,6 +34,11 @@ export interface UntilOptions {
   backoff?: UntilBackoff;
   /** Start with the application (or at `PollingRegistry.add()`). Default true. */
   autoStart?: boolean;
+  /**
+   * Run only on the replica that leads (see `WaitModule`'s `leaderElection`); on the others the
+   * loop stands by. Default true when `leaderElection` is set; `true` without it fails bootstrap.
+   */
+  leaderOnly?: boolean;
 }
 
 /** A loop's whole definition: its period and {@link UntilOptions}. */
@@ -52,9 +57,19 @@ export interface LoopOverride extends Partial<LoopDefinition> {
 export interface LoopPlan extends ManagedLoopSettings {
   readonly name: string | undefined;
   readonly autoStart: boolean;
+  /** `undefined`: the module decides (true with leader election). */
+  readonly leaderOnly: boolean | undefined;
 }
 
-const UNTIL_KEYS = ['name', 'jitter', 'sliding', 'initialDelay', 'backoff', 'autoStart'] as const;
+const UNTIL_KEYS = [
+  'name',
+  'jitter',
+  'sliding',
+  'initialDelay',
+  'backoff',
+  'autoStart',
+  'leaderOnly',
+] as const;
 const DEFINITION_KEYS = ['period', ...UNTIL_KEYS] as const;
 const OVERRIDE_KEYS = [...DEFINITION_KEYS, 'disabled'] as const;
 const BACKOFF_KEYS = ['initial', 'max', 'factor', 'jitter', 'resetAfter'] as const;
@@ -110,6 +125,10 @@ export function planDefinition(
         : toMillis(definition.initialDelay, where, 'initialDelay'),
     backoff: definition.backoff === undefined ? undefined : planBackoff(definition.backoff, where),
     autoStart: checkBoolean(definition.autoStart, true, where, 'autoStart'),
+    leaderOnly:
+      definition.leaderOnly === undefined
+        ? undefined
+        : checkBoolean(definition.leaderOnly, false, where, 'leaderOnly'),
   };
 }
 
@@ -148,8 +167,8 @@ export function checkChanges(
 
 /** Back to a definition, to merge an override into: durations as milliseconds. */
 export function definitionOf(plan: LoopPlan): LoopDefinition {
-  const { name, period, jitter, sliding, initialDelay, backoff, autoStart } = plan;
-  return { name, period, jitter, sliding, initialDelay, backoff, autoStart };
+  const { name, period, jitter, sliding, initialDelay, backoff, autoStart, leaderOnly } = plan;
+  return { name, period, jitter, sliding, initialDelay, backoff, autoStart, leaderOnly };
 }
 
 function planBackoff(backoff: UntilBackoff, where: string): ManagedBackoff {

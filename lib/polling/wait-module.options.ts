@@ -3,6 +3,10 @@ import { toMillis, type Duration } from '../wait/duration.js';
 import { realClock, type Clock } from '../wait/clock.js';
 import { messages } from './polling.messages.js';
 import { checkKeys, type LoopOverride } from './until.options.js';
+import {
+  checkLeaderElection,
+  type LeaderElectionOptions,
+} from '../leader/leader-election.options.js';
 
 /** The lifecycle hook on which `WaitModule` aborts the loops' stop signal. */
 export type ShutdownHook =
@@ -13,7 +17,23 @@ const HOOKS: readonly ShutdownHook[] = [
   'beforeApplicationShutdown',
   'onApplicationShutdown',
 ];
-const KEYS = ['autoStart', 'shutdownTimeout', 'shutdownHook', 'loops', 'clock'] as const;
+const KEYS = [
+  'autoStart',
+  'shutdownTimeout',
+  'shutdownHook',
+  'loops',
+  'clock',
+  'leaderElection',
+] as const;
+const LEADER_KEYS = [
+  'store',
+  'name',
+  'identity',
+  'leaseDuration',
+  'renewDeadline',
+  'retryPeriod',
+  'releaseOnShutdown',
+] as const;
 
 /** Options of `WaitModule.forRoot()` and `forRootAsync()`; every one has a default. */
 export interface WaitModuleOptions {
@@ -35,6 +55,12 @@ export interface WaitModuleOptions {
   loops?: Record<string, LoopOverride>;
   /** Time source of every loop; pass a `FakeClock` in tests. Default `realClock`. */
   clock?: Clock;
+  /**
+   * Run leader-only loops on one replica at a time, elected through a lease in `store` (Redis,
+   * PostgreSQL, or in memory). Every loop is leader-only by default once this is set. Default
+   * none: every replica runs every loop.
+   */
+  leaderElection?: LeaderElectionOptions;
 }
 
 /** Options checked, with defaults applied. Internal. */
@@ -44,6 +70,7 @@ export interface CheckedWaitModuleOptions {
   readonly shutdownHook: ShutdownHook;
   readonly loops: Readonly<Record<string, LoopOverride>>;
   readonly clock: Clock;
+  readonly leaderElection: LeaderElectionOptions | undefined;
 }
 
 /** Checks module options, naming `where` and the value; overrides are checked per loop at bootstrap. */
@@ -61,11 +88,17 @@ export function checkModuleOptions(
     throw new TypeError(messages.oneOf(where, 'shutdownHook', o.shutdownHook, HOOKS));
   }
   if (o.loops !== undefined) checkObject(o.loops, where, 'loops');
+  if (o.leaderElection !== undefined) {
+    checkObject(o.leaderElection, where, 'leaderElection');
+    checkKeys(o.leaderElection, LEADER_KEYS, `${where} leaderElection`);
+    checkLeaderElection(o.leaderElection, where);
+  }
   return {
     autoStart: o.autoStart ?? true,
     shutdownTimeout: toMillis(o.shutdownTimeout ?? '10s', where, 'shutdownTimeout'),
     shutdownHook: o.shutdownHook ?? 'onApplicationShutdown',
     loops: o.loops ?? {},
     clock: o.clock === undefined ? realClock : checkClock(o.clock, where),
+    leaderElection: o.leaderElection,
   };
 }

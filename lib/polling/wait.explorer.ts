@@ -51,6 +51,11 @@ export class WaitExplorer implements OnApplicationBootstrap {
           problems.push((error as Error).message);
         }
       }
+      try {
+        this.registry.leaderOnly(loop.plan, `@Until() on ${loop.owner}`);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
       const taken = byName.get(loop.name);
       if (taken !== undefined)
         problems.push(messages.duplicateName(loop.name, taken.owner, loop.owner));

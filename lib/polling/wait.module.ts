@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule, ModulesContainer } from '@nestjs/core';
+import { LeaderElector } from '../leader/leader-elector.js';
 import { PollingRegistry, registryFor } from './polling.registry.js';
 import { WaitExplorer } from './wait.explorer.js';
 import {
@@ -29,9 +30,15 @@ import { checkModuleOptions, type WaitModuleOptions } from './wait-module.option
         registryFor(container, options),
       inject: [ModulesContainer, WAIT_MODULE_OPTIONS],
     },
+    {
+      // null without the leaderElection option: inject it as `LeaderElector | null`.
+      provide: LeaderElector,
+      useFactory: (registry: PollingRegistry) => registry.elector ?? null,
+      inject: [PollingRegistry],
+    },
     WaitExplorer,
   ],
-  exports: [PollingRegistry],
+  exports: [PollingRegistry, LeaderElector],
 })
 export class WaitModule extends ConfigurableModuleClass {
   /** The module with `options` (see `WaitModuleOptions` for every default); checks them here. */

@@ -13,6 +13,13 @@ export interface LoopContext {
    * `undefined` for the engine's functions, whose loops have no name.
    */
   readonly name?: string;
+  /**
+   * Leader election: the fencing token of the leadership term this run belongs to. Every new term
+   * of a lease gets a greater token than all earlier ones, so a downstream store that keeps the
+   * greatest token it has seen can refuse writes from a leader that has been replaced.
+   * `undefined` for loops that are not leader-only.
+   */
+  readonly fencingToken?: number;
 }
 
 /** The body of a loop. It may return a promise; the next run waits until it settles. */

@@ -35,10 +35,22 @@ export interface ManagedLoopObserver {
   stopped(loop: ManagedLoop): void;
 }
 
+/**
+ * Decides whether a managed loop may run (leader election): a loop with a gate runs only while
+ * the gate admits it, and each run gets the gate's fencing token. The gate tells the loop when it
+ * opens and closes through {@link ManagedLoop.gateChanged}.
+ */
+export interface LoopGate {
+  /** The fencing token of the term in force at clock time `now`; `undefined`: no run may start. */
+  admit(now: number): number | undefined;
+}
+
 /** One start of a managed loop (or one triggered run of a stopped one) on the loop core. */
 class ManagedRun extends LoopCore {
   /** Runs a one-shot session may make: one, and one more per trigger during the last. */
   runsAllowed: number;
+  /** The gate's token for the run about to start. */
+  private token: number | undefined = undefined;
 
   constructor(
     private readonly loop: ManagedLoop,
@@ -59,7 +71,7 @@ class ManagedRun extends LoopCore {
   }
 
   protected override beginRun(_iteration: number, now: number): LoopContext {
-    return this.loop.runStarting(this.signal, now);
+    return this.loop.runStarting(this.signal, now, this.token);
   }
 
   protected override concluded(): boolean {
@@ -76,7 +88,13 @@ class ManagedRun extends LoopCore {
   }
 
   protected override blockedByStop(): boolean {
-    return this.signal.aborted || this.iteration >= this.runsAllowed;
+    if (this.signal.aborted || this.iteration >= this.runsAllowed) return true;
+    const gate = this.loop.gate;
+    if (gate === undefined) return false;
+    // Fail closed: checked before every run, not only when the gate reports a change, so that a
+    // term that ran out between two reports never starts a run.
+    this.token = gate.admit(this.loop.clock.now());
+    return this.token === undefined;
   }
 }
 
@@ -116,11 +134,17 @@ export class ManagedLoop {
     readonly clock: Clock,
     readonly random: () => number,
     private readonly observer: ManagedLoopObserver,
+    /** Leader election: the loop runs only while the gate admits it. Default none. */
+    readonly gate?: LoopGate,
   ) {}
 
-  /** 'running' once started and until stopped (a run may still be settling after stop()). */
-  get state(): 'running' | 'stopped' {
-    return this.wanted ? 'running' : 'stopped';
+  /**
+   * 'running' once started and until stopped (a run may still be settling after stop());
+   * 'standby' when started but its gate keeps it from running.
+   */
+  get state(): 'running' | 'stopped' | 'standby' {
+    if (!this.wanted) return 'stopped';
+    return this.admitted() ? 'running' : 'standby';
   }
 
   /** Whether a run is in flight. */
@@ -146,7 +170,19 @@ export class ManagedLoop {
     if (this.wanted) return;
     this.wanted = true;
     // Otherwise a stopping loop or a triggered run is settling: the loop starts when it ends.
-    if (this.session === undefined) this.open(false);
+    if (this.session === undefined && this.admitted()) this.open(false);
+  }
+
+  /**
+   * The gate opened or closed. Closed: the session is aborted as by stop(), but the loop stays
+   * started (standby) and runs again once the gate reopens. Opened: a started loop resumes.
+   */
+  gateChanged(): void {
+    if (this.admitted()) {
+      if (this.wanted && this.session === undefined) this.open(false);
+    } else if (this.session !== undefined) {
+      this.controller!.abort();
+    }
   }
 
   /** Stops the loop: aborts `ctx.signal`; resolves once the run in flight has settled. Idempotent. */
@@ -194,7 +230,7 @@ export class ManagedLoop {
   }
 
   /** ManagedRun: a run starts. */
-  runStarting(signal: AbortSignal, now: number): LoopContext {
+  runStarting(signal: AbortSignal, now: number, fencingToken: number | undefined): LoopContext {
     const iteration = ++this.iterations;
     this.lastStartedAt = now;
     if (this.nextWaiters !== undefined) {
@@ -202,7 +238,9 @@ export class ManagedLoop {
       this.nextWaiters = undefined;
     }
     this.observer.runStarted(this);
-    return { signal, iteration, name: this.name };
+    return fencingToken === undefined
+      ? { signal, iteration, name: this.name }
+      : { signal, iteration, name: this.name, fencingToken };
   }
 
   /** ManagedRun: the run succeeded. */
@@ -264,13 +302,18 @@ export class ManagedLoop {
     const deferred = this.deferred;
     this.deferred = undefined;
     if (!session.oneShot) this.observer.stopped(this);
-    if (this.wanted) this.open(false);
+    // A loop its gate closed stands by: gateChanged() restarts it.
+    if (this.wanted && this.admitted()) this.open(false);
     else if (deferred !== undefined) this.open(true);
     if (deferred !== undefined) {
       this.session!.runNow();
       (this.nextWaiters ??= []).push(...deferred);
     }
     for (const resolve of waiters) resolve();
+  }
+
+  private admitted(): boolean {
+    return this.gate === undefined || this.gate.admit(this.clock.now()) !== undefined;
   }
 
   private release(): void {

@@ -1,0 +1,10 @@
+export {
+  LeaderElector,
+  type Leadership,
+  type ElectorLogger,
+  type LeaderElectorSettings,
+} from './leader-elector.js';
+export type { LeaderElectionOptions } from './leader-election.options.js';
+export type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
+export { InMemoryLeaseStore } from './memory-lease-store.js';
+export { LeaseStoreTimeoutError } from './store-call.js';

@@ -1,0 +1,356 @@
+import { BehaviorSubject, type Observable } from 'rxjs';
+import { realClock, type Clock } from '../wait/clock.js';
+import type { LoopContext } from '../wait/loop.js';
+import { ManagedLoop, type LoopGate, type ManagedLoopObserver } from '../wait/managed-loop.js';
+import { queueFor, type TimerEntry } from '../wait/timer-queue.js';
+import {
+  ACQUIRE_JITTER,
+  checkLeaderElection,
+  type CheckedLeaderElectionOptions,
+  type LeaderElectionOptions,
+} from './leader-election.options.js';
+import { describe, messages } from './leader.messages.js';
+import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
+import { InMemoryLeaseStore } from './memory-lease-store.js';
+import { storeCall } from './store-call.js';
+
+/** Where this replica stands, from {@link LeaderElector.leadership$}. */
+export interface Leadership {
+  /** Whether this replica leads (holds a lease renewed within the renew deadline). */
+  readonly leading: boolean;
+  /** This replica's identity. */
+  readonly identity: string;
+  /** The identity of the leader as last seen in the store; `undefined` when not known. */
+  readonly leader: string | undefined;
+  /** The fencing token of this replica's term while it leads; `undefined` otherwise. */
+  readonly fencingToken: number | undefined;
+}
+
+/** Where the elector writes; Nest's `Logger` fits. Default `console`. */
+export interface ElectorLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  debug?(message: string): void;
+}
+
+/** Extra settings of {@link LeaderElector}, each with a default. */
+export interface LeaderElectorSettings {
+  /** Time source of the elector's loops and deadline. Default `realClock`. */
+  clock?: Clock;
+  /** Default `console`. */
+  logger?: ElectorLogger;
+  /** Random numbers in [0, 1) for the acquire jitter. Default `Math.random`. */
+  random?: () => number;
+}
+
+const quiet: ManagedLoopObserver = {
+  runStarted: () => undefined,
+  runSucceeded: () => undefined,
+  runFailed: () => undefined,
+  stopped: () => undefined,
+};
+
+/**
+ * Client-go's leader election on the engine's own loop: a follower tries to acquire the lease
+ * every `retryPeriod` with 1.2 jitter; the leader renews it every `retryPeriod` and gives up
+ * leading when no renewal was confirmed for `renewDeadline` (counted from when the confirmed call
+ * was sent, so a slow answer never extends it). Leader-only loops run only while {@link admit}
+ * says so: checked before every run, so the elector fails closed when the store is unreachable.
+ * A release announced by the store makes a follower try at once.
+ *
+ * `WaitModule` creates one from its `leaderElection` option and provides it for injection.
+ */
+export class LeaderElector implements LoopGate {
+  /** This replica's identity in the lease. */
+  readonly identity: string;
+  /** The lease's name. */
+  readonly name: string;
+  /** The current {@link Leadership} on subscription, then every change of it. */
+  readonly leadership$: Observable<Leadership>;
+  private readonly options: CheckedLeaderElectionOptions;
+  private readonly store: LeaseStore;
+  private readonly clock: Clock;
+  private readonly logger: ElectorLogger;
+  private readonly loop: ManagedLoop;
+  private readonly subject: BehaviorSubject<Leadership>;
+  /** Loops that run only while this replica leads. */
+  private readonly gated = new Set<ManagedLoop>();
+  private readonly deadline: TimerEntry = {
+    due: 0,
+    heapIndex: -1,
+    fire: () => this.lose('no renewal confirmed within the renew deadline'),
+  };
+  /** The term this replica holds, or held until it lost track of it. */
+  private term: Lease | undefined = undefined;
+  private leading = false;
+  /** Clock time until which the last confirmed renewal lets this replica lead. */
+  private validUntil = -Infinity;
+  private leader: string | undefined = undefined;
+  private watch: LeaseWatch | undefined = undefined;
+  private watching: Promise<unknown> | undefined = undefined;
+  private failures = 0;
+  private lastFailure: string | undefined = undefined;
+  private untrustedSeen = false;
+  private watchFailing = false;
+  private stopping: Promise<void> | undefined = undefined;
+
+  /** @param options - see {@link LeaderElectionOptions} for defaults; checked here. */
+  constructor(options: LeaderElectionOptions, settings: LeaderElectorSettings = {}) {
+    this.options = checkLeaderElection(options, 'new LeaderElector()');
+    this.clock = settings.clock ?? realClock;
+    this.logger = settings.logger ?? console;
+    this.store = this.options.store ?? new InMemoryLeaseStore(this.clock);
+    this.identity = this.options.identity;
+    this.name = this.options.name;
+    this.subject = new BehaviorSubject(this.snapshot());
+    this.leadership$ = this.subject.asObservable();
+    const { retryPeriod } = this.options;
+    this.loop = new ManagedLoop(
+      `leader-election:${this.name}`,
+      (ctx: LoopContext) => this.tick(ctx.signal),
+      {
+        period: retryPeriod,
+        jitter: ACQUIRE_JITTER,
+        sliding: true,
+        initialDelay: 0,
+        backoff: undefined,
+      },
+      this.clock,
+      settings.random ?? Math.random,
+      quiet,
+    );
+  }
+
+  /** Whether this replica leads now. */
+  get isLeader(): boolean {
+    return this.admit(this.clock.now()) !== undefined;
+  }
+
+  /** The leader's identity as last seen in the store (this replica's when it leads). */
+  get leaderIdentity(): string | undefined {
+    return this.leader;
+  }
+
+  /** The fencing token of this replica's term while it leads. */
+  get fencingToken(): number | undefined {
+    return this.admit(this.clock.now());
+  }
+
+  /** LoopGate: the term's token while this replica leads at `now`. */
+  admit(now: number): number | undefined {
+    return this.leading && now < this.validUntil ? this.term!.token : undefined;
+  }
+
+  /** Starts competing for the lease (the first attempt at once). Idempotent. */
+  start(): void {
+    if (this.stopping !== undefined) return;
+    this.logger.log(messages.started(this.name, this.identity));
+    this.loop.start();
+  }
+
+  /** Internal (the registry): `loop` runs only while this replica leads. */
+  attach(loop: ManagedLoop): void {
+    this.gated.add(loop);
+  }
+
+  /** Internal (the registry): `loop` was removed. */
+  detach(loop: ManagedLoop): void {
+    this.gated.delete(loop);
+  }
+
+  /**
+   * Stops competing: ends the attempt in flight, stops leading, and (with `release`) releases
+   * the lease so that a follower takes over at once. Stop the leader-only loops first and wait
+   * for their runs: a lease released under a run still in flight lets two leaders overlap.
+   * Closes the store. Idempotent.
+   */
+  stop(release: boolean): Promise<void> {
+    return (this.stopping ??= this.shutdown(release));
+  }
+
+  private async shutdown(release: boolean): Promise<void> {
+    await this.loop.stop();
+    const term = this.term;
+    this.lose('shutting down');
+    if (release && term !== undefined) {
+      try {
+        const { retryPeriod } = this.options;
+        const never = new AbortController().signal;
+        const call = (): Promise<boolean> => this.store.release(this.name, term);
+        if (await storeCall(call, 'release', retryPeriod, this.clock, never)) {
+          this.logger.log(messages.released(this.name));
+        }
+      } catch (error) {
+        this.logger.warn(messages.storeFailed(this.name, 'release', describe(error), 0));
+      }
+    }
+    this.term = undefined;
+    await this.closeQuietly(() => this.watch?.close());
+    await this.closeQuietly(() => this.store.close?.());
+    this.subject.complete();
+  }
+
+  private async tick(signal: AbortSignal): Promise<void> {
+    this.keepWatching();
+    if (this.leading) await this.renew(signal);
+    else await this.acquire(signal);
+  }
+
+  private async acquire(signal: AbortSignal): Promise<void> {
+    const { name, identity, options, clock } = this;
+    const sent = clock.now();
+    let result: AcquireResult;
+    try {
+      const call = (): Promise<AcquireResult> =>
+        this.store.acquire(name, identity, options.leaseDuration);
+      result = await storeCall(call, 'acquire', options.renewDeadline, clock, signal);
+    } catch (error) {
+      return this.failed('acquire', error, signal);
+    }
+    this.answered();
+    if (result.acquired) {
+      this.term = result.lease;
+      this.confirm(sent);
+      return;
+    }
+    this.term = undefined;
+    if (result.holder === undefined) {
+      if (!this.untrustedSeen) this.logger.warn(messages.untrusted(name));
+      this.untrustedSeen = true;
+    } else {
+      this.untrustedSeen = false;
+    }
+    this.seeLeader(result.holder);
+  }
+
+  private async renew(signal: AbortSignal): Promise<void> {
+    const term = this.term!;
+    const sent = this.clock.now();
+    let renewed: boolean;
+    try {
+      // An answer after the deadline could not keep this replica leading anyway.
+      const ms = Math.max(1, this.validUntil - sent);
+      const call = (): Promise<boolean> =>
+        this.store.renew(this.name, term, this.options.leaseDuration);
+      renewed = await storeCall(call, 'renew', ms, this.clock, signal);
+    } catch (error) {
+      // The deadline timer ends the term if no renewal gets through in time.
+      return this.failed('renew', error, signal);
+    }
+    this.answered();
+    if (term !== this.term) return;
+    if (renewed) return this.confirm(sent);
+    this.term = undefined;
+    this.lose('the lease was taken over or expired');
+    this.seeLeader(undefined);
+  }
+
+  /** The store confirmed the term with a call sent at `sent`: lead until `sent + renewDeadline`. */
+  private confirm(sent: number): void {
+    const until = sent + this.options.renewDeadline;
+    const queue = queueFor(this.clock);
+    if (until <= this.clock.now() || this.stopping !== undefined) return;
+    this.validUntil = until;
+    queue.remove(this.deadline);
+    queue.add(this.deadline, until);
+    if (!this.leading) {
+      this.leading = true;
+      this.loop.update({ ...this.loop.settings, jitter: 0 });
+      this.logger.log(messages.leading(this.name, this.term!.token));
+    }
+    this.leader = this.identity;
+    this.publish();
+    // Also on every renewal: a loop whose run found the term ended just before it was renewed
+    // stands by until told.
+    for (const loop of this.gated) loop.gateChanged();
+  }
+
+  private lose(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.validUntil = -Infinity;
+    queueFor(this.clock).remove(this.deadline);
+    this.loop.update({ ...this.loop.settings, jitter: ACQUIRE_JITTER });
+    this.logger.warn(messages.lost(this.name, reason));
+    if (this.leader === this.identity) this.leader = undefined;
+    for (const loop of this.gated) loop.gateChanged();
+    this.publish();
+  }
+
+  private seeLeader(holder: string | undefined): void {
+    if (holder === this.leader) return;
+    this.leader = holder;
+    if (holder !== undefined) this.logger.log(messages.newLeader(this.name, holder));
+    this.publish();
+  }
+
+  private publish(): void {
+    const next = this.snapshot();
+    const last = this.subject.value;
+    if (
+      next.leading !== last.leading ||
+      next.leader !== last.leader ||
+      next.fencingToken !== last.fencingToken
+    ) {
+      this.subject.next(next);
+    }
+  }
+
+  private snapshot(): Leadership {
+    return {
+      leading: this.leading,
+      identity: this.identity,
+      leader: this.leader,
+      fencingToken: this.leading ? this.term!.token : undefined,
+    };
+  }
+
+  private failed(operation: string, error: unknown, signal: AbortSignal): void {
+    if (signal.aborted) return; // stopping: not a store failure
+    this.failures++;
+    const text = describe(error);
+    const message = messages.storeFailed(this.name, operation, text, this.options.retryPeriod);
+    // Once per kind of failure, not once per retry.
+    if (this.failures === 1 || text !== this.lastFailure) this.logger.warn(message);
+    else this.logger.debug?.(message);
+    this.lastFailure = text;
+  }
+
+  private answered(): void {
+    if (this.failures > 0) this.logger.log(messages.storeBack(this.name, this.failures));
+    this.failures = 0;
+    this.lastFailure = undefined;
+  }
+
+  /** Subscribes to release announcements, again after a lost subscription; never waits for it. */
+  private keepWatching(): void {
+    const store = this.store;
+    if (store.watch === undefined || this.watching !== undefined) return;
+    if (this.watch?.active === true) return;
+    const released = (): void => {
+      if (!this.leading && this.stopping === undefined) void this.loop.trigger();
+    };
+    this.watching = store.watch(this.name, released).then(
+      (watch) => {
+        this.watching = undefined;
+        this.watchFailing = false;
+        if (this.stopping !== undefined) return watch.close();
+        this.watch = watch;
+      },
+      (error: unknown) => {
+        this.watching = undefined;
+        if (!this.watchFailing) this.logger.warn(messages.watchFailed(this.name, describe(error)));
+        this.watchFailing = true;
+      },
+    );
+  }
+
+  private async closeQuietly(close: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await this.watching;
+      await close();
+    } catch (error) {
+      this.logger.warn(describe(error));
+    }
+  }
+}

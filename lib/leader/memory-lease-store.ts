@@ -1,0 +1,75 @@
+import { realClock, type Clock } from '../wait/clock.js';
+import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
+
+interface Held {
+  holder: string;
+  token: number;
+  expiresAt: number;
+}
+
+/**
+ * Leases in this process's memory: for one replica, for tests, and as the default store. It
+ * elects a leader among the electors of one process only; use `RedisLeaseStore` or
+ * `PostgresLeaseStore` across replicas. Time to live is kept on `clock` (default `realClock`).
+ */
+export class InMemoryLeaseStore implements LeaseStore {
+  private readonly leases = new Map<string, Held>();
+  /** Tokens outlive the leases: a new term always gets a greater one. */
+  private readonly tokens = new Map<string, number>();
+  private readonly watchers = new Map<string, Set<() => void>>();
+
+  constructor(private readonly clock: Clock = realClock) {}
+
+  acquire(name: string, identity: string, ttl: number): Promise<AcquireResult> {
+    const now = this.clock.now();
+    const held = this.leases.get(name);
+    if (held !== undefined && held.expiresAt > now && held.holder !== identity) {
+      return Promise.resolve({ acquired: false, holder: held.holder });
+    }
+    const token = (this.tokens.get(name) ?? 0) + 1;
+    this.tokens.set(name, token);
+    this.leases.set(name, { holder: identity, token, expiresAt: now + ttl });
+    return Promise.resolve({ acquired: true, lease: { holder: identity, token } });
+  }
+
+  renew(name: string, lease: Lease, ttl: number): Promise<boolean> {
+    const now = this.clock.now();
+    const held = this.leases.get(name);
+    if (held === undefined || held.expiresAt <= now || !sameTerm(held, lease)) {
+      return Promise.resolve(false);
+    }
+    held.expiresAt = now + ttl;
+    return Promise.resolve(true);
+  }
+
+  release(name: string, lease: Lease): Promise<boolean> {
+    const held = this.leases.get(name);
+    if (held === undefined || held.expiresAt <= this.clock.now() || !sameTerm(held, lease)) {
+      return Promise.resolve(false);
+    }
+    this.leases.delete(name);
+    for (const listener of this.watchers.get(name) ?? []) listener();
+    return Promise.resolve(true);
+  }
+
+  watch(name: string, onReleased: () => void): Promise<LeaseWatch> {
+    let listeners = this.watchers.get(name);
+    if (listeners === undefined) this.watchers.set(name, (listeners = new Set()));
+    // A function of its own, so that one callback watched twice is two subscriptions.
+    const listener = (): void => onReleased();
+    listeners.add(listener);
+    const watch = {
+      active: true,
+      close: (): Promise<void> => {
+        watch.active = false;
+        listeners.delete(listener);
+        return Promise.resolve();
+      },
+    };
+    return Promise.resolve(watch);
+  }
+}
+
+function sameTerm(held: Lease, lease: Lease): boolean {
+  return held.holder === lease.holder && held.token === lease.token;
+}
