@@ -4,3 +4,5 @@ export { WaitModule } from './wait.module.js';
 export type { WaitModuleOptions, ShutdownHook } from './wait-module.options.js';
 export { PollingRegistry } from './polling.registry.js';
 export type { LoopStatus, LoopEvent, LoopChanges } from './polling.interfaces.js';
+export { LEADERSHIP } from './leadership.js';
+export type { Leadership } from './leadership.js';

@@ -13,7 +13,15 @@ const HOOKS: readonly ShutdownHook[] = [
   'beforeApplicationShutdown',
   'onApplicationShutdown',
 ];
-const KEYS = ['autoStart', 'shutdownTimeout', 'shutdownHook', 'loops', 'clock'] as const;
+const KEYS = [
+  'autoStart',
+  'shutdownTimeout',
+  'shutdownHook',
+  'loops',
+  'clock',
+  'metrics',
+  'tracing',
+] as const;
 
 /** Options of `WaitModule.forRoot()` and `forRootAsync()`; every one has a default. */
 export interface WaitModuleOptions {
@@ -35,6 +43,18 @@ export interface WaitModuleOptions {
   loops?: Record<string, LoopOverride>;
   /** Time source of every loop; pass a `FakeClock` in tests. Default `realClock`. */
   clock?: Clock;
+  /**
+   * Record OpenTelemetry metrics of every loop (runs by outcome, run duration, runs in flight,
+   * consecutive failures, leadership) on the global `MeterProvider`, when `@opentelemetry/api` is
+   * installed; without it, or without a registered provider, nothing is recorded. Default true.
+   */
+  metrics?: boolean;
+  /**
+   * Wrap every run in an OpenTelemetry span named after its loop (active during the run, so spans
+   * the run starts are its children), on the global `TracerProvider`, when `@opentelemetry/api` is
+   * installed. Default false.
+   */
+  tracing?: boolean;
 }
 
 /** Options checked, with defaults applied. Internal. */
@@ -44,6 +64,8 @@ export interface CheckedWaitModuleOptions {
   readonly shutdownHook: ShutdownHook;
   readonly loops: Readonly<Record<string, LoopOverride>>;
   readonly clock: Clock;
+  readonly metrics: boolean;
+  readonly tracing: boolean;
 }
 
 /** Checks module options, naming `where` and the value; overrides are checked per loop at bootstrap. */
@@ -57,6 +79,11 @@ export function checkModuleOptions(
   if (o.autoStart !== undefined && typeof o.autoStart !== 'boolean') {
     throw new TypeError(messages.boolean(where, 'autoStart', o.autoStart));
   }
+  for (const key of ['metrics', 'tracing'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
+      throw new TypeError(messages.boolean(where, key, o[key]));
+    }
+  }
   if (o.shutdownHook !== undefined && !HOOKS.includes(o.shutdownHook)) {
     throw new TypeError(messages.oneOf(where, 'shutdownHook', o.shutdownHook, HOOKS));
   }
@@ -67,5 +94,7 @@ export function checkModuleOptions(
     shutdownHook: o.shutdownHook ?? 'onApplicationShutdown',
     loops: o.loops ?? {},
     clock: o.clock === undefined ? realClock : checkClock(o.clock, where),
+    metrics: o.metrics ?? true,
+    tracing: o.tracing ?? false,
   };
 }

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule, ModulesContainer } from '@nestjs/core';
+import { LEADERSHIP, type Leadership } from './leadership.js';
 import { PollingRegistry, registryFor } from './polling.registry.js';
 import { WaitExplorer } from './wait.explorer.js';
 import {
@@ -25,9 +26,16 @@ import { checkModuleOptions, type WaitModuleOptions } from './wait-module.option
   providers: [
     {
       provide: PollingRegistry,
-      useFactory: (container: ModulesContainer, options: WaitModuleOptions | undefined) =>
-        registryFor(container, options),
-      inject: [ModulesContainer, WAIT_MODULE_OPTIONS],
+      useFactory: async (
+        container: ModulesContainer,
+        options: WaitModuleOptions | undefined,
+        leadership: Leadership | undefined,
+      ) => {
+        const registry = registryFor(container, options);
+        await registry.enableTelemetry(leadership ?? undefined);
+        return registry;
+      },
+      inject: [ModulesContainer, WAIT_MODULE_OPTIONS, { token: LEADERSHIP, optional: true }],
     },
     WaitExplorer,
   ],
