@@ -5,6 +5,7 @@
  * CommonJS (`require('nestjs-wait')`) and closing cleanly. Run by `npm run test:package`.
  */
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -92,6 +93,8 @@ describe('the tarball', () => {
 
 interface Outcome {
   module: string;
+  /** From the CommonJS app: Node's require(esm) is on by default (Node >= 20.19, no flag). */
+  requireModule?: boolean;
   runs: number;
   state: string;
   health: { loops: { status: string; loops: Record<string, { state: string; healthy: boolean }> } };
@@ -152,6 +155,8 @@ describe.each([11, 12])('installed in a Nest %i app', (nest) => {
       await readFile(join(app, 'node_modules/@nestjs/core/package.json'), 'utf8'),
     ) as { version: string };
     expect(core.version.split('.')[0]).toBe(String(nest));
+    // The optional peer is absent, so booting below proves the telemetry is a no-op without it.
+    expect(existsSync(join(app, 'node_modules/@opentelemetry/api'))).toBe(false);
   });
 
   it.each(['boot.mjs', 'boot.cjs'])(
@@ -159,6 +164,7 @@ describe.each([11, 12])('installed in a Nest %i app', (nest) => {
     async (file) => {
       const { outcome, stderr } = await boot(app, file);
       expect(outcome.module).toBe(file.endsWith('.cjs') ? 'cjs' : 'esm');
+      if (file.endsWith('.cjs')) expect(outcome.requireModule).toBe(true);
       expect(outcome.runs).toBeGreaterThanOrEqual(2);
       expect(outcome.state).toBe('stopped');
       expect(outcome.health.loops.status).toBe('up');

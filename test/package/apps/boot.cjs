@@ -35,7 +35,8 @@ async function main() {
   const registry = app.get(PollingRegistry);
   await app.close();
   const { state } = registry.get('Worker.tick');
-  console.log(JSON.stringify({ module: 'cjs', runs: worker.runs, state, health }));
+  const requireModule = process.features.require_module;
+  console.log(JSON.stringify({ module: 'cjs', runs: worker.runs, state, health, requireModule }));
 }
 
 main().catch((error) => {
