@@ -58,14 +58,14 @@ export async function recordTimeline(engine) {
     },
     {
       label: 'nonSlidingUntil(fn, 1s)',
-      note: 'non-sliding: a run every 1 s from the start of the last; an overrun is followed at once',
+      note: "non-sliding: every 1 s from a run's start, at once after an overrun",
       runs: await record(engine, (fn, signal, clock) =>
         engine.nonSlidingUntil(fn, PERIOD, signal, { clock }),
       ),
     },
     {
       label: 'jitterUntil(fn, 1s, 0.5, true)',
-      note: 'sliding with jitter: each wait is drawn from [1 s, 1.5 s)',
+      note: 'sliding, jitter 0.5: each wait drawn from [1 s, 1.5 s)',
       runs: await record(engine, (fn, signal, clock) =>
         engine.jitterUntil(fn, PERIOD, 0.5, true, signal, { clock, random: seeded(6) }),
       ),
@@ -81,7 +81,7 @@ export function renderTimeline(rows) {
   const scale = 0.085; // px per ms
   const rowHeight = 58;
   const top = 40;
-  const width = left + n(7000 * scale) + 20;
+  const width = left + n(7000 * scale) + 60;
   const height = top + rows.length * rowHeight + 30;
   const colors = ['#3b82f6', '#10b981', '#f59e0b'];
   const out = [
@@ -112,7 +112,7 @@ export function renderTimeline(rows) {
       );
     });
     out.push(
-      `<text x="${left}" y="${y + 48}" font-size="10" fill="#374151">${row.note}; runs start at ${row.runs.map(([b]) => Math.round(b)).join(', ')} ms</text>`,
+      `<text x="${left}" y="${y + 48}" font-size="10" fill="#374151">${row.note}; starts: ${row.runs.map(([b]) => Math.round(b)).join(', ')} ms</text>`,
     );
   });
   out.push('</svg>');
