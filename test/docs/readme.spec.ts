@@ -81,3 +81,29 @@ it('a broken example would be caught (the check is not vacuous)', () => {
   ]);
   expect(broken.join('\n')).toMatch(/README\.md:2: /);
 }, 120_000);
+
+it("has the manual's sections", async () => {
+  const readme = await readFile(`${root}README.md`, 'utf8');
+  const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+  expect(headings).toEqual(
+    expect.arrayContaining([
+      'Install',
+      'Quick start',
+      '`@Until`',
+      'Sliding, non-sliding and jitter',
+      '`WaitModule`',
+      '`PollingRegistry`',
+      'Testing with `FakeClock`',
+      'Health checks (Terminus)',
+      'Metrics and traces (OpenTelemetry)',
+      'Leader election',
+      'The engine',
+      'Performance',
+      'Compared with `@nestjs/schedule` and `toad-scheduler`',
+      "Coming from `@nestjs/schedule`'s `@Interval`",
+      'Compatibility',
+      'License',
+    ]),
+  );
+  expect(readme).toContain('### Shutdown, and which hook to pick');
+});
