@@ -46,7 +46,8 @@ export interface WaitModuleOptions {
   /**
    * Record OpenTelemetry metrics of every loop (runs by outcome, run duration, runs in flight,
    * consecutive failures, leadership) on the global `MeterProvider`, when `@opentelemetry/api` is
-   * installed; without it, or without a registered provider, nothing is recorded. Default true.
+   * installed; without it, or without a provider registered before the module starts, nothing is
+   * recorded. Default true.
    */
   metrics?: boolean;
   /**
