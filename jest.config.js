@@ -7,6 +7,8 @@ export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // The packed-tarball tests run with `npm run test:package` (jest.package.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/package/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     // Sources import with NodeNext's `.js` suffix; Jest resolves the `.ts` file behind it.

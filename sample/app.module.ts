@@ -1,9 +1,12 @@
 import { Logger, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
 import { WaitModule, type WaitModuleOptions } from 'nestjs-wait';
+import { WaitHealthIndicator } from 'nestjs-wait/terminus';
 import { ContainerRuntime } from './container-runtime.js';
 import { CONTAINER_GC, GarbageCollector, IMAGE_GC } from './garbage-collector.js';
 import { gcSettings } from './gc.config.js';
+import { HealthController } from './health.controller.js';
 import { LoopsController } from './loops.controller.js';
 import { RuntimeController } from './runtime.controller.js';
 
@@ -32,8 +35,9 @@ import { RuntimeController } from './runtime.controller.js';
         };
       },
     }),
+    TerminusModule,
   ],
-  controllers: [LoopsController, RuntimeController],
-  providers: [ContainerRuntime, GarbageCollector],
+  controllers: [LoopsController, RuntimeController, HealthController],
+  providers: [ContainerRuntime, GarbageCollector, WaitHealthIndicator],
 })
 export class AppModule {}

@@ -14,6 +14,8 @@ export interface LoopStatus {
   failures: number;
   consecutiveFailures: number;
   inFlight: boolean;
+  /** When the loop was last started (by the app or `start()`); absent while stopped. */
+  runningSince?: Date;
   lastStartedAt?: Date;
   lastSucceededAt?: Date;
   /** What the last failed run threw; kept after a success (see `consecutiveFailures`). */

@@ -13,6 +13,8 @@ import { ManagedLoop, type ManagedLoopObserver } from '../wait/managed-loop.js';
 import { settleWithin } from '../wait/settle-within.js';
 import { checkFunction } from '../wait/validate.js';
 import { show } from '../wait/wait.messages.js';
+import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
+import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
 import type { LoopChanges, LoopEvent, LoopStatus } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 import {
@@ -53,6 +55,7 @@ export class PollingRegistry
   private bootstrapped = false;
   private closing: Promise<void> | undefined = undefined;
   private claimed = false;
+  private telemetry: LoopTelemetry | undefined = undefined;
 
   /** @param options - the module's options (see `WaitModuleOptions` for defaults). */
   constructor(options?: WaitModuleOptions) {
@@ -139,6 +142,16 @@ export class PollingRegistry
     return this.status(this.find(name, 'PollingRegistry.get()'));
   }
 
+  /** The registry's clock now, as a `Date` (a `FakeClock`'s time in tests). */
+  now(): Date {
+    return new Date(epochOf(this.options.clock, this.options.clock.now()));
+  }
+
+  /** Internal (the health indicator): a loop's initial delay, in milliseconds. */
+  initialDelayOf(name: string): number {
+    return this.find(name, 'PollingRegistry.initialDelayOf()').settings.initialDelay;
+  }
+
   /** Whether a loop has this name. */
   has(name: string): boolean {
     return this.loops.has(name);
@@ -159,13 +172,29 @@ export class PollingRegistry
     return false;
   }
 
+  /**
+   * Internal (`WaitModule`, before any loop is registered): loads `@opentelemetry/api` when the
+   * options ask for metrics or tracing and it is installed. `load` is for tests.
+   */
+  async enableTelemetry(
+    load: () => Promise<OtelApi | undefined> = () => loadOtelApi(),
+  ): Promise<void> {
+    const { metrics, tracing, clock } = this.options;
+    if ((!metrics && !tracing) || this.telemetry !== undefined) return;
+    const api = await load();
+    if (api === undefined || this.telemetry !== undefined) return;
+    const source = { clock, leadership: this.elector, loops: () => this.loops.values() };
+    this.telemetry = new LoopTelemetry(api, source, { metrics, tracing });
+  }
+
   /** Internal (the explorer): adds a discovered loop, not started. */
   register(name: string, fn: LoopFn, plan: LoopPlan, where: string): void {
     if (this.loops.has(name)) throw new Error(messages.taken(where, name));
     const leaderOnly = this.leaderOnly(plan, where);
     const { clock } = this.options;
     const gate = leaderOnly ? this.elector : undefined;
-    const loop = new ManagedLoop(name, fn, plan, clock, Math.random, this.observer, gate);
+    const run = this.telemetry?.wrap(name, fn) ?? fn;
+    const loop = new ManagedLoop(name, run, plan, clock, Math.random, this.observer, gate);
     gate?.attach(loop);
     this.loops.set(name, loop);
     if (plan.autoStart && !this.bootstrapped) this.startWithApp.add(loop);
@@ -238,6 +267,7 @@ export class PollingRegistry
       if (release && !settled) this.logger.warn(leaderMessages.notReleased(elector.name, late));
       await elector.stop(release && settled);
     }
+    this.telemetry?.close();
     this.events.complete();
   }
 
@@ -259,6 +289,7 @@ export class PollingRegistry
       failures: loop.failures,
       consecutiveFailures: loop.consecutiveFailures,
       inFlight: loop.inFlight,
+      runningSince: this.date(loop.runningSince),
       lastStartedAt: this.date(loop.lastStartedAt),
       lastSucceededAt: this.date(loop.lastSucceededAt),
       lastError: loop.lastError,
@@ -289,12 +320,14 @@ export class PollingRegistry
       this.safely(() => {
         if (failuresBefore > 0) this.logger.log(messages.recovered(loop.name, failuresBefore));
         else this.logger.verbose(messages.succeeded(loop.name, loop.iterations));
+        this.telemetry?.runEnded(loop, 'success');
         this.emit('succeeded', loop);
       }),
     runFailed: (loop, error) =>
       this.safely(() => {
         const detail = error instanceof Error ? (error.stack ?? String(error)) : show(error);
         this.logger.error(messages.failed(loop.name, loop.consecutiveFailures), detail);
+        this.telemetry?.runEnded(loop, 'failure');
         this.emit('failed', loop, error);
       }),
     stopped: (loop) => this.safely(() => this.emit('stopped', loop)),

@@ -23,6 +23,8 @@ const KEYS = [
   'shutdownHook',
   'loops',
   'clock',
+  'metrics',
+  'tracing',
   'leaderElection',
 ] as const;
 const LEADER_KEYS = [
@@ -61,6 +63,19 @@ export interface WaitModuleOptions {
    * none: every replica runs every loop.
    */
   leaderElection?: LeaderElectionOptions;
+  /**
+   * Record OpenTelemetry metrics of every loop (runs by outcome, run duration, runs in flight,
+   * consecutive failures, leadership) on the global `MeterProvider`, when `@opentelemetry/api` is
+   * installed; without it, or without a provider registered before the module starts, nothing is
+   * recorded. Default true.
+   */
+  metrics?: boolean;
+  /**
+   * Wrap every run in an OpenTelemetry span named after its loop (active during the run, so spans
+   * the run starts are its children), on the global `TracerProvider`, when `@opentelemetry/api` is
+   * installed. Default false.
+   */
+  tracing?: boolean;
 }
 
 /** Options checked, with defaults applied. Internal. */
@@ -71,6 +86,8 @@ export interface CheckedWaitModuleOptions {
   readonly loops: Readonly<Record<string, LoopOverride>>;
   readonly clock: Clock;
   readonly leaderElection: LeaderElectionOptions | undefined;
+  readonly metrics: boolean;
+  readonly tracing: boolean;
 }
 
 /** Checks module options, naming `where` and the value; overrides are checked per loop at bootstrap. */
@@ -83,6 +100,11 @@ export function checkModuleOptions(
   checkKeys(o, KEYS, where);
   if (o.autoStart !== undefined && typeof o.autoStart !== 'boolean') {
     throw new TypeError(messages.boolean(where, 'autoStart', o.autoStart));
+  }
+  for (const key of ['metrics', 'tracing'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
+      throw new TypeError(messages.boolean(where, key, o[key]));
+    }
   }
   if (o.shutdownHook !== undefined && !HOOKS.includes(o.shutdownHook)) {
     throw new TypeError(messages.oneOf(where, 'shutdownHook', o.shutdownHook, HOOKS));
@@ -100,5 +122,7 @@ export function checkModuleOptions(
     loops: o.loops ?? {},
     clock: o.clock === undefined ? realClock : checkClock(o.clock, where),
     leaderElection: o.leaderElection,
+    metrics: o.metrics ?? true,
+    tracing: o.tracing ?? false,
   };
 }

@@ -26,8 +26,11 @@ import { checkModuleOptions, type WaitModuleOptions } from './wait-module.option
   providers: [
     {
       provide: PollingRegistry,
-      useFactory: (container: ModulesContainer, options: WaitModuleOptions | undefined) =>
-        registryFor(container, options),
+      useFactory: async (container: ModulesContainer, options: WaitModuleOptions | undefined) => {
+        const registry = registryFor(container, options);
+        await registry.enableTelemetry();
+        return registry;
+      },
       inject: [ModulesContainer, WAIT_MODULE_OPTIONS],
     },
     {

@@ -112,6 +112,8 @@ export class ManagedLoop {
   consecutiveFailures = 0;
   /** Clock times; `undefined` until it happened. */
   lastStartedAt: number | undefined = undefined;
+  /** Clock time of the latest start(); `undefined` while stopped. */
+  runningSince: number | undefined = undefined;
   lastSucceededAt: number | undefined = undefined;
   lastError: unknown = undefined;
   /** Whether the loop should be running: set by start(), cleared by stop(). */
@@ -169,6 +171,7 @@ export class ManagedLoop {
   start(): void {
     if (this.wanted) return;
     this.wanted = true;
+    this.runningSince = this.clock.now();
     // Otherwise a stopping loop or a triggered run is settling: the loop starts when it ends.
     if (this.session === undefined && this.admitted()) this.open(false);
   }
@@ -188,6 +191,7 @@ export class ManagedLoop {
   /** Stops the loop: aborts `ctx.signal`; resolves once the run in flight has settled. Idempotent. */
   stop(): Promise<void> {
     this.wanted = false;
+    this.runningSince = undefined;
     if (this.session === undefined) return Promise.resolve();
     // Triggers deferred past an earlier stop resolve without a run.
     if (this.deferred !== undefined) (this.endWaiters ??= []).push(...this.deferred);
@@ -294,6 +298,7 @@ export class ManagedLoop {
       // Keep the error and do not restart: the same observer would end the next session too.
       this.lastError = error;
       this.wanted = false;
+      this.runningSince = undefined;
     }
     this.session = this.controller = undefined;
     // Triggers that were not served before the stop resolve without a run.

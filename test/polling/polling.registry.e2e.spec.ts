@@ -266,11 +266,22 @@ describe('status and events$', () => {
       failures: 0,
       consecutiveFailures: 0,
       inFlight: false,
+      runningSince: new Date(0),
       lastStartedAt: new Date(60_000),
       lastSucceededAt: new Date(60_000),
       lastError: undefined,
       nextRunAt: new Date(120_000),
     });
+  });
+
+  it('runningSince is the latest start, absent while stopped', async () => {
+    await clock.advance('90s');
+    await registry.stop('Worker.tick');
+    expect(registry.get('Worker.tick').runningSince).toBeUndefined();
+    await clock.advance('10s');
+    registry.start('Worker.tick');
+    expect(registry.get('Worker.tick').runningSince).toEqual(new Date(100_000));
+    expect(registry.now()).toEqual(new Date(100_000));
   });
 
   it('events$ emits started / succeeded / failed / stopped with the loop name, and completes at shutdown', async () => {

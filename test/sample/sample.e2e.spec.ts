@@ -107,6 +107,39 @@ it('lists the loops: container GC runs on its configured period, image GC is dis
   );
 });
 
+it("serves GET /health with every loop's state", async () => {
+  const { status, body } = await call('GET', '/health');
+  expect(status).toBe(200);
+  expect(body).toMatchObject({
+    status: 'ok',
+    info: {
+      loops: {
+        status: 'up',
+        loops: {
+          'container-gc': { state: 'running', healthy: true, consecutiveFailures: 0 },
+          'image-gc': { state: 'stopped', healthy: true, iterations: 0 },
+        },
+      },
+    },
+  });
+});
+
+it('answers 503 on /health once container GC has failed for 3 periods, 200 after it recovers', async () => {
+  expect((await call('POST', '/runtime/outage')).status).toBe(200);
+  const down = await waitFor('/health to answer 503', async () => {
+    const answer = await call('GET', '/health');
+    return answer.status === 503 ? answer.body : undefined;
+  });
+  expect(down).toMatchObject({
+    status: 'error',
+    error: { loops: { status: 'down', loops: { 'container-gc': { healthy: false } } } },
+  });
+  expect((await call('DELETE', '/runtime/outage')).status).toBe(200);
+  await waitFor('/health to answer 200', async () =>
+    (await call('GET', '/health')).status === 200 ? true : undefined,
+  );
+});
+
 it('answers 404 for an unknown loop', async () => {
   for (const [method, path] of [
     ['GET', '/loops/nope'],

@@ -1,0 +1,151 @@
+import type { LeaderElector } from '../leader/leader-elector.js';
+import type { Clock } from '../wait/clock.js';
+import type { LoopContext, LoopFn } from '../wait/loop.js';
+import type { ManagedLoop } from '../wait/managed-loop.js';
+import type {
+  Attributes,
+  Meter,
+  ObservableGauge,
+  ObservableResult,
+  OtelApi,
+  Recorder,
+  Tracer,
+} from './otel-api.js';
+import { ATTR, METRIC, SCOPE, telemetryMessages } from './telemetry.messages.js';
+
+/** What the telemetry needs from the registry. */
+export interface TelemetrySource {
+  readonly clock: Clock;
+  /** Every loop now. */
+  loops(): Iterable<ManagedLoop>;
+  /** Leader election, when the app has it. */
+  readonly leadership: LeaderElector | undefined;
+}
+
+/** Run duration buckets in seconds: from 5 ms to 10 min, for loops of milliseconds to hours. */
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+/**
+ * OpenTelemetry metrics (and, with `tracing`, a span per run) of the registry's loops, on the
+ * global `MeterProvider` and `TracerProvider` of `@opentelemetry/api`. Instruments:
+ *
+ * - `nestjs_wait.loop.runs` (counter): runs by `nestjs_wait.loop.name` and `nestjs_wait.run.outcome`
+ *   (`success` or `failure`; a run cut short by its loop's stop is neither);
+ * - `nestjs_wait.loop.run.duration` (histogram, seconds, same attributes);
+ * - `nestjs_wait.loop.runs_in_flight` and `nestjs_wait.loop.consecutive_failures` (gauges, by loop);
+ * - `nestjs_wait.leader.is_leader` (gauge, 1 or 0, by `nestjs_wait.leader.identity`), with leader
+ *   election only.
+ *
+ * Internal: `WaitModule` creates it when `@opentelemetry/api` is installed.
+ */
+export class LoopTelemetry {
+  private readonly runs: Recorder;
+  private readonly duration: Recorder;
+  private readonly gauges: [ObservableGauge, (result: ObservableResult) => void][] = [];
+  private readonly tracer: Tracer | undefined;
+
+  constructor(
+    private readonly api: OtelApi,
+    private readonly source: TelemetrySource,
+    { metrics, tracing }: { metrics: boolean; tracing: boolean },
+  ) {
+    const meter: Meter | undefined = metrics ? api.metrics.getMeter(SCOPE) : undefined;
+    this.tracer = tracing ? api.trace.getTracer(SCOPE) : undefined;
+    this.runs = meter?.createCounter(METRIC.runs, {
+      description: telemetryMessages.runs,
+      unit: '{run}',
+    }) ?? { add: () => undefined };
+    this.duration = meter?.createHistogram(METRIC.duration, {
+      description: telemetryMessages.duration,
+      unit: 's',
+      advice: { explicitBucketBoundaries: BUCKETS },
+    }) ?? { record: () => undefined };
+    if (meter === undefined) return;
+    this.gauge(meter, METRIC.inFlight, telemetryMessages.inFlight, '{run}', (result) => {
+      for (const loop of source.loops()) result.observe(loop.inFlight ? 1 : 0, attrs(loop.name));
+    });
+    this.gauge(meter, METRIC.failures, telemetryMessages.failures, '{run}', (result) => {
+      for (const loop of source.loops()) result.observe(loop.consecutiveFailures, attrs(loop.name));
+    });
+    if (source.leadership !== undefined) {
+      const leadership = source.leadership;
+      this.gauge(meter, METRIC.leader, telemetryMessages.leader, '1', (result) => {
+        result.observe(leadership.isLeader ? 1 : 0, { [ATTR.identity]: leadership.identity });
+      });
+    }
+  }
+
+  /** A run of `loop` has settled: count it and record its duration. */
+  runEnded(loop: ManagedLoop, outcome: 'success' | 'failure'): void {
+    const attributes = { ...attrs(loop.name), [ATTR.outcome]: outcome };
+    this.runs.add!(1, attributes);
+    if (loop.lastStartedAt !== undefined) {
+      this.duration.record!((this.source.clock.now() - loop.lastStartedAt) / 1000, attributes);
+    }
+  }
+
+  /** `fn` with a span around each run when tracing is on (the span is active during the run). */
+  wrap(name: string, fn: LoopFn): LoopFn {
+    const tracer = this.tracer;
+    if (tracer === undefined) return fn;
+    const error = this.api.SpanStatusCode.ERROR;
+    return (ctx: LoopContext) =>
+      tracer.startActiveSpan(
+        name,
+        { attributes: { ...attrs(name), [ATTR.iteration]: ctx.iteration } },
+        (span) => {
+          const fail = (reason: unknown): never => {
+            if (ctx.signal.aborted) span.setAttribute(ATTR.outcome, 'stopped');
+            else {
+              span.setAttribute(ATTR.outcome, 'failure');
+              span.recordException(reason instanceof Error ? reason : String(reason));
+              span.setStatus({ code: error, message: String(reason) });
+            }
+            span.end();
+            throw reason;
+          };
+          const succeed = <T>(value: T): T => {
+            span.setAttribute(ATTR.outcome, 'success');
+            span.end();
+            return value;
+          };
+          let result: unknown;
+          try {
+            result = fn(ctx);
+          } catch (reason) {
+            return fail(reason);
+          }
+          return isThenable(result) ? Promise.resolve(result).then(succeed, fail) : succeed(result);
+        },
+      );
+  }
+
+  /** Removes the gauges' callbacks (at shutdown). */
+  close(): void {
+    for (const [gauge, callback] of this.gauges.splice(0)) gauge.removeCallback(callback);
+  }
+
+  private gauge(
+    meter: Meter,
+    name: string,
+    description: string,
+    unit: string,
+    callback: (result: ObservableResult) => void,
+  ): void {
+    const gauge = meter.createObservableGauge(name, { description, unit });
+    gauge.addCallback(callback);
+    this.gauges.push([gauge, callback]);
+  }
+}
+
+function attrs(name: string): Attributes {
+  return { [ATTR.loop]: name };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

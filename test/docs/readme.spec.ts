@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+/*
+ * Every TypeScript example of the README compiles against the library (the repo's tsconfig:
+ * `nestjs-wait` and its entry points map to lib/). Each ```ts block is a module of its own;
+ * test/docs/readme-prelude.d.ts declares the app's own services they take as given.
+ */
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Block {
+  line: number;
+  code: string;
+}
+
+async function blocks(): Promise<Block[]> {
+  const readme = await readFile(`${root}README.md`, 'utf8');
+  const found: Block[] = [];
+  const lines = readme.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] !== '```ts') continue;
+    const start = i + 1;
+    let end = start;
+    while (lines[end] !== '```') end++;
+    found.push({ line: start + 1, code: lines.slice(start, end).join('\n') });
+    i = end;
+  }
+  return found;
+}
+
+function compile(examples: Block[]): string[] {
+  const config = ts.getParsedCommandLineOfConfigFile(
+    `${root}tsconfig.json`,
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+  )!;
+  const options: ts.CompilerOptions = {
+    ...config.options,
+    noEmit: true,
+    noUnusedLocals: false,
+    noUnusedParameters: false,
+  };
+  const files = new Map(examples.map((b, i) => [`${root}test/docs/readme-${i + 1}.ts`, b]));
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, version, onError, create) => {
+    const block = files.get(name);
+    return block !== undefined
+      ? ts.createSourceFile(name, block.code, version)
+      : getSourceFile(name, version, onError, create);
+  };
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (name) => files.has(name) || fileExists(name);
+  const program = ts.createProgram(
+    [...files.keys(), `${root}test/docs/readme-prelude.d.ts`],
+    options,
+    host,
+  );
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    const block = d.file ? files.get(d.file.fileName) : undefined;
+    if (d.file === undefined || d.start === undefined) return text;
+    const { line } = d.file.getLineAndCharacterOfPosition(d.start);
+    return block !== undefined
+      ? `README.md:${block.line + line}: ${text}`
+      : `${d.file.fileName}:${line + 1}: ${text}`;
+  });
+}
+
+it('every ```ts example of the README compiles', async () => {
+  const examples = await blocks();
+  expect(examples.length).toBeGreaterThanOrEqual(8);
+  expect(compile(examples)).toEqual([]);
+}, 120_000);
+
+it('a broken example would be caught (the check is not vacuous)', () => {
+  const broken = compile([
+    { line: 1, code: "import { Until } from 'nestjs-wait';\nUntil(42, 'x');" },
+  ]);
+  expect(broken.join('\n')).toMatch(/README\.md:2: /);
+}, 120_000);
+
+it("has the manual's sections", async () => {
+  const readme = await readFile(`${root}README.md`, 'utf8');
+  const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+  expect(headings).toEqual(
+    expect.arrayContaining([
+      'Install',
+      'Quick start',
+      '`@Until`',
+      'Sliding, non-sliding and jitter',
+      '`WaitModule`',
+      '`PollingRegistry`',
+      'Testing with `FakeClock`',
+      'Health checks (Terminus)',
+      'Metrics and traces (OpenTelemetry)',
+      'Leader election',
+      'The engine',
+      'Performance',
+      'Compared with `@nestjs/schedule` and `toad-scheduler`',
+      "Coming from `@nestjs/schedule`'s `@Interval`",
+      'Compatibility',
+      'License',
+    ]),
+  );
+  expect(readme).toContain('### Shutdown, and which hook to pick');
+});

@@ -1,0 +1,191 @@
+/**
+ * The package as users get it: `npm pack`, its contents, publint and arethetypeswrong on the
+ * tarball, the main entry's declarations free of optional peers, then the tarball installed into
+ * throwaway apps on Nest 11 and Nest 12, each booting one `@Until` loop from an ES module and from
+ * CommonJS (`require('nestjs-wait')`) and closing cleanly. Run by `npm run test:package`.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const apps = fileURLToPath(new URL('./apps', import.meta.url));
+const OPTIONAL_PEERS = ['@nestjs/terminus', '@opentelemetry/', 'ioredis', 'pg'];
+let work: string;
+let tarball: string;
+let files: string[];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'nestjs-wait-pack-'));
+  // prepack builds dist/ first.
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: root,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
+  tarball = join(work, packed.filename);
+  files = packed.files.map((file) => file.path).sort();
+  await mkdir(join(work, 'unpacked'));
+  await run('tar', ['-xzf', tarball, '-C', join(work, 'unpacked')]);
+}, 300_000);
+
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+describe('the tarball', () => {
+  it('holds what runs: the compiled entry points, their declarations, README, LICENSE, CHANGELOG', () => {
+    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+\.(js|d\.ts))$/;
+    expect(files.filter((file) => !allowed.test(file))).toEqual([]);
+    for (const entry of ['dist/index', 'dist/testing/index', 'dist/terminus/index']) {
+      expect(files).toContain(`${entry}.js`);
+      expect(files).toContain(`${entry}.d.ts`);
+    }
+    expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'CHANGELOG.md']));
+    expect(
+      files.filter((file) => /\.map$|tsbuildinfo|^(lib|test|sample|bench)\//.test(file)),
+    ).toEqual([]);
+  });
+
+  it('is clean for publint (strict) and arethetypeswrong', async () => {
+    const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+    await expect(run(bin('publint'), ['run', tarball, '--strict'])).resolves.toBeDefined();
+    // .attw.json ignores cjs-resolves-to-esm only: CommonJS apps require() it through Node's
+    // require(esm), which the CommonJS apps below prove (attw predates it).
+    await expect(
+      run(bin('attw'), [tarball, '--format', 'ascii', '--config-path', join(root, '.attw.json')]),
+    ).resolves.toBeDefined();
+  }, 120_000);
+
+  it.each(['index', 'testing/index'])(
+    'the declarations of dist/%s.d.ts and everything they import name no optional peer',
+    async (entry) => {
+      const seen = new Set<string>();
+      const bare = new Set<string>();
+      const visit = async (file: string): Promise<void> => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        const text = await readFile(file, 'utf8');
+        for (const [, specifier] of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+          if (specifier.startsWith('.')) {
+            await visit(join(dirname(file), specifier.replace(/\.js$/, '.d.ts')));
+          } else bare.add(specifier);
+        }
+      };
+      await visit(join(work, 'unpacked', 'package', 'dist', `${entry}.d.ts`));
+      expect(seen.size).toBeGreaterThan(3);
+      expect([...bare].filter((s) => OPTIONAL_PEERS.some((peer) => s.startsWith(peer)))).toEqual(
+        [],
+      );
+      // The walk does see bare imports: the main entry's declarations import Nest's.
+      if (entry === 'index') expect([...bare]).toContain('@nestjs/common');
+    },
+  );
+});
+
+interface Outcome {
+  module: string;
+  /** From the CommonJS app: Node's require(esm) is on by default (Node >= 20.19, no flag). */
+  requireModule?: boolean;
+  runs: number;
+  state: string;
+  health: { loops: { status: string; loops: Record<string, { state: string; healthy: boolean }> } };
+}
+
+/** Runs `file` in `cwd`; it must exit by itself (no timer left), with code 0 and nothing on stderr. */
+function boot(cwd: string, file: string): Promise<{ outcome: Outcome; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} did not exit within 30 s\n${stdout}\n${stderr}`));
+    }, 30_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) reject(new Error(`${file} exited with ${code}\n${stdout}\n${stderr}`));
+      else resolve({ outcome: JSON.parse(stdout.trim().split('\n').pop()!) as Outcome, stderr });
+    });
+  });
+}
+
+describe.each([11, 12])('installed in a Nest %i app', (nest) => {
+  let app: string;
+
+  beforeAll(async () => {
+    app = join(work, `nest-${nest}`);
+    await mkdir(app);
+    const manifest = {
+      name: `nestjs-wait-nest-${nest}-app`,
+      private: true,
+      dependencies: {
+        '@nestjs/common': `^${nest}`,
+        '@nestjs/core': `^${nest}`,
+        '@nestjs/terminus': `^${nest}`,
+        'nestjs-wait': `file:${tarball}`,
+        '@types/node': '^20',
+        'reflect-metadata': '^0.2.0',
+        rxjs: '^7',
+      },
+    };
+    await writeFile(join(app, 'package.json'), JSON.stringify(manifest, null, 2));
+    // One install per app, from npm's cache where it can.
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], {
+      cwd: app,
+      timeout: 300_000,
+    });
+    for (const file of ['boot.mjs', 'boot.cjs', 'types.mts', 'types.cts']) {
+      await copyFile(join(apps, file), join(app, file));
+    }
+  }, 320_000);
+
+  it('installs the Nest major asked for', async () => {
+    const core = JSON.parse(
+      await readFile(join(app, 'node_modules/@nestjs/core/package.json'), 'utf8'),
+    ) as { version: string };
+    expect(core.version.split('.')[0]).toBe(String(nest));
+    // The optional peer is absent, so booting below proves the telemetry is a no-op without it.
+    expect(existsSync(join(app, 'node_modules/@opentelemetry/api'))).toBe(false);
+  });
+
+  it.each(['boot.mjs', 'boot.cjs'])(
+    '%s boots a module with one @Until loop, is healthy, and closes cleanly',
+    async (file) => {
+      const { outcome, stderr } = await boot(app, file);
+      expect(outcome.module).toBe(file.endsWith('.cjs') ? 'cjs' : 'esm');
+      if (file.endsWith('.cjs')) expect(outcome.requireModule).toBe(true);
+      expect(outcome.runs).toBeGreaterThanOrEqual(2);
+      expect(outcome.state).toBe('stopped');
+      expect(outcome.health.loops.status).toBe('up');
+      expect(outcome.health.loops.loops['Worker.tick']).toMatchObject({
+        state: 'running',
+        healthy: true,
+      });
+      // No warning either (require(esm) is not experimental on this Node).
+      expect(stderr).toBe('');
+    },
+  );
+
+  it('type-checks from an ES module and from CommonJS (module nodenext)', async () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const flags = ['--noEmit', '--strict', '--experimentalDecorators', '--emitDecoratorMetadata'];
+    for (const file of ['types.mts', 'types.cts']) {
+      await expect(
+        run(process.execPath, [tsc, ...flags, '--module', 'nodenext', file], {
+          cwd: app,
+        }).catch((error: { stdout?: string }) => Promise.reject(new Error(error.stdout))),
+      ).resolves.toBeDefined();
+    }
+  }, 120_000);
+});
