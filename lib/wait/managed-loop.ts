@@ -112,7 +112,7 @@ export class ManagedLoop {
   consecutiveFailures = 0;
   /** Clock times; `undefined` until it happened. */
   lastStartedAt: number | undefined = undefined;
-  /** Clock time of the latest start(); `undefined` while stopped. */
+  /** Clock time the loop last began running (a start, or its gate reopening); `undefined` while stopped. */
   runningSince: number | undefined = undefined;
   lastSucceededAt: number | undefined = undefined;
   lastError: unknown = undefined;
@@ -171,7 +171,6 @@ export class ManagedLoop {
   start(): void {
     if (this.wanted) return;
     this.wanted = true;
-    this.runningSince = this.clock.now();
     // Otherwise a stopping loop or a triggered run is settling: the loop starts when it ends.
     if (this.session === undefined && this.admitted()) this.open(false);
   }
@@ -211,6 +210,8 @@ export class ManagedLoop {
     const session = this.session;
     if (session === undefined) {
       this.open(true);
+      // Its gate closed (a follower's leader-only loop): the session ended without a run.
+      if (this.session === undefined) return Promise.resolve();
     } else if (this.controller!.signal.aborted) {
       // Stopping: served by the first run after the stop settled (a one-shot, or the restarted
       // loop's first run), unless stop() is called again meanwhile.
@@ -283,6 +284,7 @@ export class ManagedLoop {
   }
 
   private open(oneShot: boolean): void {
+    if (!oneShot) this.runningSince = this.clock.now();
     const controller = new AbortController();
     const session = new ManagedRun(this, controller.signal, oneShot);
     this.controller = controller;
