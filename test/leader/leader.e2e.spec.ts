@@ -174,7 +174,7 @@ describe('leader election in WaitModule', () => {
     [{ name: '' }, /leaderElection.name/],
     [{ name: 'gc', retryPeriod: 'soon' }, /leaderElection.retryPeriod/],
   ])('WaitModule.forRoot() rejects leaderElection %j', (leaderElection, message) => {
-    expect(() => WaitModule.forRoot({ leaderElection } as never)).toThrow(message);
-    expect(() => WaitModule.forRoot({ leaderElection } as never)).toThrow(/WaitModule.forRoot\(\)/);
+    expect(() => WaitModule.forRoot({ leaderElection })).toThrow(message);
+    expect(() => WaitModule.forRoot({ leaderElection })).toThrow(/WaitModule.forRoot\(\)/);
   });
 });
