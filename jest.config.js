@@ -5,6 +5,7 @@
  */
 export default {
   testEnvironment: 'node',
+  globalSetup: '<rootDir>/test/support/global-setup.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   // The packed-tarball tests run with `npm run test:package` (jest.package.config.js).
