@@ -2,9 +2,8 @@
  * The sample app (`npm start`), end to end: built as `npm run build:sample` does, run as a child
  * process on a free port, driven over HTTP, then stopped with SIGTERM.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 interface LoopView {
   name: string;
@@ -65,12 +64,7 @@ async function loop(name: string, action?: 'stop' | 'start' | 'trigger'): Promis
 }
 
 beforeAll(async () => {
-  // dist/ is built once for the whole suite (test/support/global-setup.js); only the sample here.
-  const tsc = 'node_modules/typescript/bin/tsc';
-  await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.sample.json'], {
-    cwd: root,
-    timeout: 120_000,
-  });
+  // Built once for the whole suite by test/support/global-setup.js.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: '0',
@@ -112,7 +106,7 @@ it('lists the loops: container GC runs on its configured period, image GC is dis
   );
 });
 
-it("serves GET /health with every loop's state", async () => {
+it("serves GET /health with every loop's state, and leads its in-memory lease alone", async () => {
   const { status, body } = await call('GET', '/health');
   expect(status).toBe(200);
   expect(body).toMatchObject({
@@ -120,6 +114,7 @@ it("serves GET /health with every loop's state", async () => {
     info: {
       loops: {
         status: 'up',
+        role: 'leader',
         loops: {
           'container-gc': { state: 'running', healthy: true, consecutiveFailures: 0 },
           'image-gc': { state: 'stopped', healthy: true, iterations: 0 },
