@@ -171,7 +171,7 @@ export class LeaderElector implements LoopGate {
   private async shutdown(release: boolean): Promise<void> {
     await this.loop.stop();
     const term = this.term;
-    this.lose('shutting down');
+    this.lose(undefined);
     if (release && term !== undefined) {
       try {
         const { retryPeriod } = this.options;
@@ -265,13 +265,15 @@ export class LeaderElector implements LoopGate {
     for (const loop of this.gated) loop.gateChanged();
   }
 
-  private lose(reason: string): void {
+  /** Stops leading; `reason` undefined: on purpose (shutdown), not worth a warning. */
+  private lose(reason: string | undefined): void {
     if (!this.leading) return;
     this.leading = false;
     this.validUntil = -Infinity;
     queueFor(this.clock).remove(this.deadline);
     this.loop.update({ ...this.loop.settings, jitter: ACQUIRE_JITTER });
-    this.logger.warn(messages.lost(this.name, reason));
+    if (reason === undefined) this.logger.log(messages.stepDown(this.name));
+    else this.logger.warn(messages.lost(this.name, reason));
     if (this.leader === this.identity) this.leader = undefined;
     for (const loop of this.gated) loop.gateChanged();
     this.publish();

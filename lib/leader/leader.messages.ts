@@ -25,6 +25,7 @@ export const messages = {
     `Leading ${show(name)} (fencing token ${token}); leader-only loops start`,
   lost: (name: string, reason: string) =>
     `Lost the lease ${show(name)} (${reason}); leader-only loops stand by`,
+  stepDown: (name: string) => `Stopped leading ${show(name)}: shutting down`,
   newLeader: (name: string, holder: string) => `${show(name)} is led by ${show(holder)}`,
   untrusted: (name: string) =>
     `The lease ${show(name)} holds a value no elector wrote; not taking it over until it expires`,

@@ -256,6 +256,51 @@ describe('LeaderElector', () => {
     expect(work.runs.at(-1)!.token).toBe(a.fencingToken);
   });
 
+  it('counts the renew deadline from when the confirmed call was sent, not from its slow answer', async () => {
+    const store = new SwitchedStore(clock);
+    store.latency = 100;
+    const a = elector(store, 'a');
+    a.start();
+    await clock.advance(100); // acquire sent at 0, answered at 100
+    expect(a.isLeader).toBe(true);
+    await clock.advance(RETRY + 100); // renewal sent at 250, answered at 350
+    expect(store.calls).toEqual(['acquire', 'renew']);
+    store.set('hang');
+    await clock.advance(250 + RENEW - 350 - 1);
+    expect(a.isLeader).toBe(true);
+    await clock.advance(1);
+    expect(clock.now()).toBe(250 + RENEW);
+    expect(a.isLeader).toBe(false);
+  });
+
+  it('a call that is never answered does not block the elector: the next attempts go through', async () => {
+    const store = new SwitchedStore(clock);
+    const a = elector(store, 'a');
+    a.start();
+    await clock.advance(RETRY);
+    store.set('drop');
+    await clock.advance(RENEW + RETRY);
+    expect(a.isLeader).toBe(false);
+    store.set('up');
+    await clock.advance(RENEW + 2.2 * RETRY);
+    expect(a.isLeader).toBe(true);
+  });
+
+  it('a shutdown steps down without a warning', async () => {
+    const log = new LineLog();
+    const a = elector(new InMemoryLeaseStore(clock), 'a', {}, () => 0, log);
+    a.start();
+    await clock.flush();
+    await a.stop(true);
+    expect(log.of('warn')).toEqual([]);
+    expect(log.of('log')).toEqual([
+      'Leader election for "gc" started as "a"',
+      'Leading "gc" (fencing token 1); leader-only loops start',
+      'Stopped leading "gc": shutting down',
+      'Released the lease "gc"',
+    ]);
+  });
+
   it('store errors: one warning per kind of failure with the retry period, then one line when it answers again', async () => {
     const store = new SwitchedStore(clock);
     const log = new LineLog();

@@ -30,12 +30,18 @@ export class LineLog {
  * go through once the switch is back to `up`, as queued commands do after `CLIENT PAUSE`.
  */
 export class SwitchedStore implements LeaseStore {
-  mode: 'up' | 'hang' | 'fail' = 'up';
+  /** `drop`: calls are lost and never answered, even once the store is back. */
+  mode: 'up' | 'hang' | 'fail' | 'drop' = 'up';
+  /** Each answer arrives this long after the call, on `clock` (a slow network). */
+  latency = 0;
   calls: string[] = [];
   private held: (() => void)[] = [];
   readonly inner: InMemoryLeaseStore;
 
-  constructor(clock: Clock, inner?: InMemoryLeaseStore) {
+  constructor(
+    private readonly clock: Clock,
+    inner?: InMemoryLeaseStore,
+  ) {
     this.inner = inner ?? new InMemoryLeaseStore(clock);
   }
 
@@ -44,7 +50,7 @@ export class SwitchedStore implements LeaseStore {
     return new SwitchedStore(clock, this.inner);
   }
 
-  set(mode: 'up' | 'hang' | 'fail'): void {
+  set(mode: 'up' | 'hang' | 'fail' | 'drop'): void {
     this.mode = mode;
     if (mode === 'up') {
       const held = this.held;
@@ -69,8 +75,17 @@ export class SwitchedStore implements LeaseStore {
   private through<T>(what: string, call: () => Promise<T>): Promise<T> {
     this.calls.push(what);
     if (this.mode === 'fail') return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1'));
-    if (this.mode === 'hang')
+    if (this.mode === 'drop') return new Promise<T>(() => undefined);
+    if (this.mode === 'hang') {
       return new Promise<T>((resolve) => this.held.push(() => void call().then(resolve)));
+    }
+    if (this.latency > 0) {
+      // The store acts at once; the answer takes the latency to come back.
+      const answer = call();
+      return new Promise<T>((resolve) =>
+        this.clock.setTimeout(() => resolve(answer), this.latency),
+      );
+    }
     return call();
   }
 }
