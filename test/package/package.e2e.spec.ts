@@ -45,7 +45,13 @@ describe('the tarball', () => {
   it('holds what runs: the compiled entry points, their declarations, README, LICENSE, CHANGELOG', () => {
     const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+\.(js|d\.ts))$/;
     expect(files.filter((file) => !allowed.test(file))).toEqual([]);
-    for (const entry of ['dist/index', 'dist/testing/index', 'dist/terminus/index']) {
+    for (const entry of [
+      'dist/index',
+      'dist/testing/index',
+      'dist/terminus/index',
+      'dist/redis/index',
+      'dist/postgres/index',
+    ]) {
       expect(files).toContain(`${entry}.js`);
       expect(files).toContain(`${entry}.d.ts`);
     }
