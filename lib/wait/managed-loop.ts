@@ -39,6 +39,8 @@ export interface ManagedLoopObserver {
 class ManagedRun extends LoopCore {
   /** Runs a one-shot session may make: one, and one more per trigger during the last. */
   runsAllowed: number;
+  /** Set by ManagedLoop.stop() as it aborts the signal: a plain field, faster to read per run. */
+  stopping = false;
 
   constructor(
     private readonly loop: ManagedLoop,
@@ -76,8 +78,15 @@ class ManagedRun extends LoopCore {
   }
 
   protected override blockedByStop(): boolean {
-    return this.signal.aborted || this.iteration >= this.runsAllowed;
+    return this.stopping || this.iteration >= this.runsAllowed;
   }
+
+  // The signal is the session's own, aborted only by ManagedLoop.stop(), which then calls
+  // onAbort() itself: no abort listener per session (a third of the time to start and to stop
+  // 100,000 loops went to adding it and dispatching to it).
+  protected override watchStop(): void {}
+
+  protected override unwatchStop(): void {}
 }
 
 /**
@@ -149,17 +158,26 @@ export class ManagedLoop {
     if (this.session === undefined) this.open(false);
   }
 
-  /** Stops the loop: aborts `ctx.signal`; resolves once the run in flight has settled. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Stops the loop: aborts `ctx.signal` (with `reason`, default an `AbortError`); resolves once the
+   * run in flight has settled. Idempotent.
+   */
+  stop(reason?: unknown): Promise<void> {
     this.wanted = false;
     if (this.session === undefined) return Promise.resolve();
     // Triggers deferred past an earlier stop resolve without a run.
     if (this.deferred !== undefined) (this.endWaiters ??= []).push(...this.deferred);
     this.deferred = undefined;
-    // Wait first: a session waiting for its next run ends inside abort().
-    const ended = new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve));
-    this.controller!.abort();
-    return ended;
+    const session = this.session;
+    if (!session.stopping) {
+      session.stopping = true;
+      this.controller!.abort(reason);
+      session.onAbort(); // a session waiting for its next run ends here
+    }
+    // Ended already (an idle loop): no promise to settle later, the shutdown of many loops is
+    // mostly these.
+    if (this.session !== session) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve));
   }
 
   /**
