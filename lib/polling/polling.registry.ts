@@ -196,7 +196,10 @@ export class PollingRegistry
 
   private async close(): Promise<void> {
     const loops = [...this.loops.values()];
-    const stopped = Promise.all(loops.map((loop) => loop.stop()));
+    // One reason for every loop: Node builds a DOMException (with its stack) per abort() called
+    // without one, and that was a third of the time to stop 100,000 loops.
+    const reason = new DOMException('The application is shutting down', 'AbortError');
+    const stopped = Promise.all(loops.map((loop) => loop.stop(reason)));
     const { shutdownTimeout, clock } = this.options;
     const inFlight = loops.filter((loop) => loop.inFlight).length;
     if (await settleWithin(stopped, shutdownTimeout, clock)) {
