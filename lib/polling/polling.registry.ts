@@ -258,7 +258,10 @@ export class PollingRegistry
     runSucceeded: (loop, failuresBefore) =>
       this.safely(() => {
         if (failuresBefore > 0) this.logger.log(messages.recovered(loop.name, failuresBefore));
-        else this.logger.verbose(messages.succeeded(loop.name, loop.iterations));
+        // Checked first: a routine success is every run, and Logger.verbose() costs even when off.
+        else if (Logger.isLevelEnabled('verbose')) {
+          this.logger.verbose(messages.succeeded(loop.name, loop.iterations));
+        }
         this.emit('succeeded', loop);
       }),
     runFailed: (loop, error) =>
