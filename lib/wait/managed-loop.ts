@@ -35,24 +35,48 @@ export interface ManagedLoopObserver {
   stopped(loop: ManagedLoop): void;
 }
 
+/** Stands in for the loop core's stop signal: a session is stopped through ManagedRun.abort(). */
+const UNUSED_SIGNAL = new AbortController().signal;
+
 /** One start of a managed loop (or one triggered run of a stopped one) on the loop core. */
 class ManagedRun extends LoopCore {
   /** Runs a one-shot session may make: one, and one more per trigger during the last. */
   runsAllowed: number;
-  /** Set by ManagedLoop.stop() as it aborts the signal: a plain field, faster to read per run. */
+  /** Set by abort(): a plain field, faster to read per run than a signal's `aborted`. */
   stopping = false;
+  /**
+   * The runs' `ctx.signal` comes from here, created by the first run: a session that never ran
+   * (an initial delay, a loop started and stopped) costs no AbortController.
+   */
+  private controller: AbortController | undefined = undefined;
 
   constructor(
     private readonly loop: ManagedLoop,
-    signal: AbortSignal,
     readonly oneShot: boolean,
   ) {
-    super(loop.fn, signal, loop.settings.sliding, loop.clock, (error) => {
+    super(loop.fn, UNUSED_SIGNAL, loop.settings.sliding, loop.clock, (error) => {
       // A run that gave up because its own signal aborted was stopped, not failed.
-      if (signal.aborted && (error === signal.reason || isInterrupted(error))) loop.runCut();
+      const signal = this.controller?.signal;
+      if (signal?.aborted && (error === signal.reason || isInterrupted(error))) loop.runCut();
       else loop.runFailed(error);
     });
     this.runsAllowed = oneShot ? 1 : Infinity;
+  }
+
+  /** The runs' signal, created on first use. */
+  get runSignal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  /**
+   * Stops the session: aborts the runs' signal (if a run ever had it) with `reason`, then ends the
+   * session unless a run is in flight (it ends when that run settles). Once only.
+   */
+  abort(reason: unknown): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.controller?.abort(reason);
+    this.onAbort();
   }
 
   protected nextWait(): number {
@@ -61,7 +85,7 @@ class ManagedRun extends LoopCore {
   }
 
   protected override beginRun(_iteration: number, now: number): LoopContext {
-    return this.loop.runStarting(this.signal, now);
+    return this.loop.runStarting(this.runSignal, now);
   }
 
   protected override concluded(): boolean {
@@ -81,9 +105,9 @@ class ManagedRun extends LoopCore {
     return this.stopping || this.iteration >= this.runsAllowed;
   }
 
-  // The signal is the session's own, aborted only by ManagedLoop.stop(), which then calls
-  // onAbort() itself: no abort listener per session (a third of the time to start and to stop
-  // 100,000 loops went to adding it and dispatching to it).
+  // The session is stopped by abort(), which calls onAbort() itself: no abort listener per
+  // session (a third of the time to start and to stop 100,000 loops went to adding it and
+  // dispatching to it).
   protected override watchStop(): void {}
 
   protected override unwatchStop(): void {}
@@ -108,7 +132,6 @@ export class ManagedLoop {
   /** Whether the loop should be running: set by start(), cleared by stop(). */
   private wanted = false;
   private session: ManagedRun | undefined = undefined;
-  private controller: AbortController | undefined = undefined;
   private backoff: BackoffManager | undefined = undefined;
   /** trigger() calls waiting for the next run to start, then for it to settle. */
   private nextWaiters: (() => void)[] | undefined = undefined;
@@ -141,7 +164,7 @@ export class ManagedLoop {
   get nextRunAt(): number | undefined {
     const session = this.session;
     // A stopping session's plan will not be followed: a restart plans anew once it settled.
-    if (!this.wanted || session === undefined || session.oneShot || session.signal.aborted) {
+    if (!this.wanted || session === undefined || session.oneShot || session.stopping) {
       return undefined;
     }
     return session.nextRunAt;
@@ -169,11 +192,7 @@ export class ManagedLoop {
     if (this.deferred !== undefined) (this.endWaiters ??= []).push(...this.deferred);
     this.deferred = undefined;
     const session = this.session;
-    if (!session.stopping) {
-      session.stopping = true;
-      this.controller!.abort(reason);
-      session.onAbort(); // a session waiting for its next run ends here
-    }
+    session.abort(reason); // a session waiting for its next run ends here
     // Ended already (an idle loop): no promise to settle later, the shutdown of many loops is
     // mostly these.
     if (this.session !== session) return Promise.resolve();
@@ -189,7 +208,7 @@ export class ManagedLoop {
     const session = this.session;
     if (session === undefined) {
       this.open(true);
-    } else if (this.controller!.signal.aborted) {
+    } else if (session.stopping) {
       // Stopping: served by the first run after the stop settled (a one-shot, or the restarted
       // loop's first run), unless stop() is called again meanwhile.
       return new Promise<void>((resolve) => (this.deferred ??= []).push(resolve));
@@ -259,9 +278,7 @@ export class ManagedLoop {
   }
 
   private open(oneShot: boolean): void {
-    const controller = new AbortController();
-    const session = new ManagedRun(this, controller.signal, oneShot);
-    this.controller = controller;
+    const session = new ManagedRun(this, oneShot);
     this.session = session;
     // The session reports its end through sessionEnded(), synchronously; its promise is unused.
     session.start(oneShot ? 0 : this.settings.initialDelay).catch(() => undefined);
@@ -275,7 +292,7 @@ export class ManagedLoop {
       this.lastError = error;
       this.wanted = false;
     }
-    this.session = this.controller = undefined;
+    this.session = undefined;
     // Triggers that were not served before the stop resolve without a run.
     const waiters = [...(this.endWaiters ?? []), ...(this.nextWaiters ?? [])];
     this.endWaiters = this.nextWaiters = undefined;
