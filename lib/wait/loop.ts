@@ -137,14 +137,19 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     return new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
-      if (this.blockedByStop()) {
-        this.stopped();
-        return;
-      }
-      if (!this.signal.aborted) this.watchStop();
-      if (initialDelay > 0) this.queue.add(this, this.queue.clock.now() + initialDelay);
-      else this.queue.addNow(this);
+      this.launch(initialDelay);
     });
+  }
+
+  /**
+   * As {@link LoopCore.start}, without the promise: an owner that learns of the end through
+   * {@link LoopCore.ended} saves two promises a start (the registry starts thousands at bootstrap).
+   */
+  launch(initialDelay = 0): void {
+    if (this.blockedByStop()) return this.stopped();
+    if (!this.signal.aborted) this.watchStop();
+    if (initialDelay > 0) this.queue.add(this, this.queue.clock.now() + initialDelay);
+    else this.queue.addNow(this);
   }
 
   /** TimerEntry: the wait is over. */

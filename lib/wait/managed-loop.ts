@@ -280,8 +280,8 @@ export class ManagedLoop {
   private open(oneShot: boolean): void {
     const session = new ManagedRun(this, oneShot);
     this.session = session;
-    // The session reports its end through sessionEnded(), synchronously; its promise is unused.
-    session.start(oneShot ? 0 : this.settings.initialDelay).catch(() => undefined);
+    // The session reports its end through sessionEnded(), synchronously: no promise needed.
+    session.launch(oneShot ? 0 : this.settings.initialDelay);
   }
 
   /** ManagedRun: the session has ended (stopped; or failed, which only a throwing observer causes). */
