@@ -133,6 +133,9 @@ if (want('cpu')) {
       }),
     ) + '\n',
   );
+  print(
+    "Sliding loops (the chain, the naive loop, nestjs-wait) count each wait from the end of a run, so their ideal is a little under 100%. The naive loop's cost is Node 20's `timers/promises` `setTimeout` with a `signal` (about 12 µs a call here; 1 µs without the signal).\n",
+  );
   const ws = m['wait/sync'];
   const wa = m['wait/async'];
   target(
@@ -145,11 +148,13 @@ if (want('cpu')) {
     ratio(wa.cpuMicrosPerRun, base('async')),
     wa.cpuMicrosPerRun <= 1.5 * base('async'),
   );
-  const behind = Math.min(ws.rate / m['chain/sync'].rate, wa.rate / m['chain/async'].rate);
+  // Relative to the chain, which keeps up (95-98% here: a sliding wait counts from the end of a
+  // run); a loop that cannot keep up falls far under it (the naive loop: about 10%).
+  const kept = Math.min(ws.rate / m['chain/sync'].rate, wa.rate / m['chain/async'].rate);
   target(
-    'no falling behind at 10,000 x 10 ms (runs / ideal within 5% of the chain)',
-    `${pct(ws.rate)} sync, ${pct(wa.rate)} async`,
-    behind >= 0.95,
+    'no falling behind at 10,000 x 10 ms: runs / ideal within 5% of the chain',
+    `${pct(ws.rate)} sync, ${pct(wa.rate)} async (chain ${pct(m['chain/sync'].rate)}, ${pct(m['chain/async'].rate)})`,
+    kept >= 0.95,
   );
 }
 
