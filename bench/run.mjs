@@ -20,7 +20,11 @@ const out = fileURLToPath(
 );
 
 // Sizes are the issue's in both modes; --quick shortens measuring windows and repetitions.
+// Repetitions: the short scenarios (memory, shutdown, bootstrap: about a second a process) get
+// more, since one process's figure moves with whatever else the machine runs.
 const REPS = Number(flag('reps') ?? (quick ? 1 : 3));
+const SHORT_REPS = Number(flag('reps') ?? (quick ? 1 : 5));
+const SHORT = new Set(['memory', 'shutdown', 'bootstrap']);
 const CPU = quick ? { seconds: 0.5, warmup: 0.3 } : { seconds: 2, warmup: 1 };
 const JITTER = quick ? { seconds: 0.5, warmup: 1 } : { seconds: 3, warmup: 2 };
 const CADENCE_RUNS = quick ? 100 : 1000;
@@ -40,13 +44,14 @@ function runChild(scenario, impl, params) {
   return JSON.parse(stdout.trim().split('\n').at(-1));
 }
 
-/** Runs `cases` ({ key, impl, params }) `REPS` times, rotating their order; medians per key. */
+/** Runs `cases` ({ key, impl, params }) a few times, rotating their order; medians per key. */
 function measure(scenario, cases) {
   const samples = Object.fromEntries(cases.map((c) => [c.key, []]));
-  for (let rep = 0; rep < REPS; rep++) {
+  const reps = SHORT.has(scenario) ? SHORT_REPS : REPS;
+  for (let rep = 0; rep < reps; rep++) {
     for (let i = 0; i < cases.length; i++) {
       const c = cases[(i + rep) % cases.length];
-      process.stderr.write(`  ${scenario} ${c.key} (${rep + 1}/${REPS})\n`);
+      process.stderr.write(`  ${scenario} ${c.key} (${rep + 1}/${reps})\n`);
       samples[c.key].push(runChild(scenario, c.impl, c.params));
     }
   }
@@ -78,7 +83,14 @@ const results = {
   platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   loadBefore: os.loadavg(),
   quick,
-  reps: REPS,
+  reps: {
+    cpu: REPS,
+    jitter: REPS,
+    cadence: REPS,
+    memory: SHORT_REPS,
+    shutdown: SHORT_REPS,
+    bootstrap: SHORT_REPS,
+  },
   entry: process.env.BENCH_ENTRY === 'engine' ? 'engine (dist/wait)' : 'package (dist/index)',
   scenarios: {},
   targets: [],
@@ -95,7 +107,10 @@ const ALL = ['chain', 'setInterval', 'naive', 'toad', 'schedule', 'wait', 'wait-
 const t0 = performance.now();
 print(
   `Node ${results.node}, ${results.cpu}, ${results.cores} cores; load ${results.loadBefore.map((l) => l.toFixed(2)).join(' ')}; ` +
-    `${quick ? 'quick, ' : ''}medians of ${REPS} run${REPS > 1 ? 's' : ''}, each in its own process.\n`,
+    (quick
+      ? 'quick: one run of each, '
+      : `medians of ${REPS} runs (${SHORT_REPS} for memory, shutdown and bootstrap), `) +
+    'each in its own process.\n',
 );
 
 if (want('cpu')) {
