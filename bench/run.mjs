@@ -25,9 +25,9 @@ const out = fileURLToPath(
 const REPS = Number(flag('reps') ?? (quick ? 1 : 3));
 const SHORT_REPS = Number(flag('reps') ?? (quick ? 1 : 5));
 const SHORT = new Set(['memory', 'shutdown', 'bootstrap']);
-const CPU = quick ? { seconds: 0.5, warmup: 0.3 } : { seconds: 2, warmup: 1 };
-const JITTER = quick ? { seconds: 0.5, warmup: 1 } : { seconds: 3, warmup: 2 };
-const CADENCE_RUNS = quick ? 100 : 1000;
+const CPU = quick ? { seconds: 0.3, warmup: 0.2 } : { seconds: 2, warmup: 1 };
+const JITTER = quick ? { seconds: 0.3, warmup: 0.5 } : { seconds: 3, warmup: 2 };
+const CADENCE_RUNS = quick ? 50 : 1000;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
