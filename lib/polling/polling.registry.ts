@@ -250,7 +250,10 @@ export class PollingRegistry
 
   private async close(): Promise<void> {
     const loops = [...this.loops.values()];
-    const stopped = Promise.all(loops.map((loop) => loop.stop()));
+    // One reason for every loop: Node builds a DOMException (with its stack) per abort() called
+    // without one, and that was a third of the time to stop 100,000 loops.
+    const reason = new DOMException('The application is shutting down', 'AbortError');
+    const stopped = Promise.all(loops.map((loop) => loop.stop(reason)));
     const { shutdownTimeout, clock } = this.options;
     const inFlight = loops.filter((loop) => loop.inFlight).length;
     const settled = await settleWithin(stopped, shutdownTimeout, clock);
@@ -319,7 +322,10 @@ export class PollingRegistry
     runSucceeded: (loop, failuresBefore) =>
       this.safely(() => {
         if (failuresBefore > 0) this.logger.log(messages.recovered(loop.name, failuresBefore));
-        else this.logger.verbose(messages.succeeded(loop.name, loop.iterations));
+        // Checked first: a routine success is every run, and Logger.verbose() costs even when off.
+        else if (Logger.isLevelEnabled('verbose')) {
+          this.logger.verbose(messages.succeeded(loop.name, loop.iterations));
+        }
         this.telemetry?.runEnded(loop, 'success');
         this.emit('succeeded', loop);
       }),

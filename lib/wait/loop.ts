@@ -117,6 +117,19 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     return this.signal.aborted;
   }
 
+  /**
+   * Asks to hear of the stop signal's abort through {@link LoopCore.onAbort}: by default a share of
+   * the signal's one listener. An owner that aborts the signal itself may call onAbort() instead.
+   */
+  protected watchStop(): void {
+    watchSignal(this.signal, this);
+  }
+
+  /** Undoes {@link LoopCore.watchStop}; called once when the loop ends. */
+  protected unwatchStop(): void {
+    unwatchSignal(this.signal, this);
+  }
+
   /** Ends the loop because its signal aborted. `until` and its siblings resolve. */
   protected stopped(): void {
     this.finish(undefined, false);
@@ -131,14 +144,19 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     return new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
-      if (this.blockedByStop()) {
-        this.stopped();
-        return;
-      }
-      if (!this.signal.aborted) watchSignal(this.signal, this);
-      if (initialDelay > 0) this.queue.add(this, this.queue.clock.now() + initialDelay);
-      else this.queue.addNow(this);
+      this.launch(initialDelay);
     });
+  }
+
+  /**
+   * As {@link LoopCore.start}, without the promise: an owner that learns of the end through
+   * {@link LoopCore.ended} saves two promises a start (the registry starts thousands at bootstrap).
+   */
+  launch(initialDelay = 0): void {
+    if (this.blockedByStop()) return this.stopped();
+    if (!this.signal.aborted) this.watchStop();
+    if (initialDelay > 0) this.queue.add(this, this.queue.clock.now() + initialDelay);
+    else this.queue.addNow(this);
   }
 
   /** TimerEntry: the wait is over. */
@@ -318,7 +336,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     if (this.state === DONE) return;
     this.state = DONE;
     this.queue.remove(this);
-    unwatchSignal(this.signal, this);
+    this.unwatchStop();
     const resolve = this.resolveDone;
     const reject = this.rejectDone;
     this.resolveDone = this.rejectDone = undefined;

@@ -45,24 +45,50 @@ export interface LoopGate {
   admit(now: number): number | undefined;
 }
 
+/** Stands in for the loop core's stop signal: a session is stopped through ManagedRun.abort(). */
+const UNUSED_SIGNAL = new AbortController().signal;
+
 /** One start of a managed loop (or one triggered run of a stopped one) on the loop core. */
 class ManagedRun extends LoopCore {
   /** Runs a one-shot session may make: one, and one more per trigger during the last. */
   runsAllowed: number;
   /** The gate's token for the run about to start. */
   private token: number | undefined = undefined;
+  /** Set by abort(): a plain field, faster to read per run than a signal's `aborted`. */
+  stopping = false;
+  /**
+   * The runs' `ctx.signal` comes from here, created by the first run: a session that never ran
+   * (an initial delay, a loop started and stopped) costs no AbortController.
+   */
+  private controller: AbortController | undefined = undefined;
 
   constructor(
     private readonly loop: ManagedLoop,
-    signal: AbortSignal,
     readonly oneShot: boolean,
   ) {
-    super(loop.fn, signal, loop.settings.sliding, loop.clock, (error) => {
+    super(loop.fn, UNUSED_SIGNAL, loop.settings.sliding, loop.clock, (error) => {
       // A run that gave up because its own signal aborted was stopped, not failed.
-      if (signal.aborted && (error === signal.reason || isInterrupted(error))) loop.runCut();
+      const signal = this.controller?.signal;
+      if (signal?.aborted && (error === signal.reason || isInterrupted(error))) loop.runCut();
       else loop.runFailed(error);
     });
     this.runsAllowed = oneShot ? 1 : Infinity;
+  }
+
+  /** The runs' signal, created on first use. */
+  get runSignal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  /**
+   * Stops the session: aborts the runs' signal (if a run ever had it) with `reason`, then ends the
+   * session unless a run is in flight (it ends when that run settles). Once only.
+   */
+  abort(reason: unknown): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.controller?.abort(reason);
+    this.onAbort();
   }
 
   protected nextWait(): number {
@@ -71,7 +97,7 @@ class ManagedRun extends LoopCore {
   }
 
   protected override beginRun(_iteration: number, now: number): LoopContext {
-    return this.loop.runStarting(this.signal, now, this.token);
+    return this.loop.runStarting(this.runSignal, now, this.token);
   }
 
   protected override concluded(): boolean {
@@ -88,7 +114,7 @@ class ManagedRun extends LoopCore {
   }
 
   protected override blockedByStop(): boolean {
-    if (this.signal.aborted || this.iteration >= this.runsAllowed) return true;
+    if (this.stopping || this.iteration >= this.runsAllowed) return true;
     const gate = this.loop.gate;
     if (gate === undefined) return false;
     // Fail closed: checked before every run, not only when the gate reports a change, so that a
@@ -96,6 +122,13 @@ class ManagedRun extends LoopCore {
     this.token = gate.admit(this.loop.clock.now());
     return this.token === undefined;
   }
+
+  // The session is stopped by abort(), which calls onAbort() itself: no abort listener per
+  // session (a third of the time to start and to stop 100,000 loops went to adding it and
+  // dispatching to it).
+  protected override watchStop(): void {}
+
+  protected override unwatchStop(): void {}
 }
 
 /**
@@ -119,7 +152,6 @@ export class ManagedLoop {
   /** Whether the loop should be running: set by start(), cleared by stop(). */
   private wanted = false;
   private session: ManagedRun | undefined = undefined;
-  private controller: AbortController | undefined = undefined;
   private backoff: BackoffManager | undefined = undefined;
   /** trigger() calls waiting for the next run to start, then for it to settle. */
   private nextWaiters: (() => void)[] | undefined = undefined;
@@ -158,7 +190,7 @@ export class ManagedLoop {
   get nextRunAt(): number | undefined {
     const session = this.session;
     // A stopping session's plan will not be followed: a restart plans anew once it settled.
-    if (!this.wanted || session === undefined || session.oneShot || session.signal.aborted) {
+    if (!this.wanted || session === undefined || session.oneShot || session.stopping) {
       return undefined;
     }
     return session.nextRunAt;
@@ -182,23 +214,28 @@ export class ManagedLoop {
   gateChanged(): void {
     if (this.admitted()) {
       if (this.wanted && this.session === undefined) this.open(false);
-    } else if (this.session !== undefined) {
-      this.controller!.abort();
+    } else {
+      this.session?.abort(undefined);
     }
   }
 
-  /** Stops the loop: aborts `ctx.signal`; resolves once the run in flight has settled. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Stops the loop: aborts `ctx.signal` (with `reason`, default an `AbortError`); resolves once the
+   * run in flight has settled. Idempotent.
+   */
+  stop(reason?: unknown): Promise<void> {
     this.wanted = false;
     this.runningSince = undefined;
     if (this.session === undefined) return Promise.resolve();
     // Triggers deferred past an earlier stop resolve without a run.
     if (this.deferred !== undefined) (this.endWaiters ??= []).push(...this.deferred);
     this.deferred = undefined;
-    // Wait first: a session waiting for its next run ends inside abort().
-    const ended = new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve));
-    this.controller!.abort();
-    return ended;
+    const session = this.session;
+    session.abort(reason); // a session waiting for its next run ends here
+    // Ended already (an idle loop): no promise to settle later, the shutdown of many loops is
+    // mostly these.
+    if (this.session !== session) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve));
   }
 
   /**
@@ -212,7 +249,7 @@ export class ManagedLoop {
       this.open(true);
       // Its gate closed (a follower's leader-only loop): the session ended without a run.
       if (this.session === undefined) return Promise.resolve();
-    } else if (this.controller!.signal.aborted) {
+    } else if (session.stopping) {
       // Stopping: served by the first run after the stop settled (a one-shot, or the restarted
       // loop's first run), unless stop() is called again meanwhile.
       return new Promise<void>((resolve) => (this.deferred ??= []).push(resolve));
@@ -285,12 +322,10 @@ export class ManagedLoop {
 
   private open(oneShot: boolean): void {
     if (!oneShot) this.runningSince = this.clock.now();
-    const controller = new AbortController();
-    const session = new ManagedRun(this, controller.signal, oneShot);
-    this.controller = controller;
+    const session = new ManagedRun(this, oneShot);
     this.session = session;
-    // The session reports its end through sessionEnded(), synchronously; its promise is unused.
-    session.start(oneShot ? 0 : this.settings.initialDelay).catch(() => undefined);
+    // The session reports its end through sessionEnded(), synchronously: no promise needed.
+    session.launch(oneShot ? 0 : this.settings.initialDelay);
   }
 
   /** ManagedRun: the session has ended (stopped; or failed, which only a throwing observer causes). */
@@ -302,7 +337,7 @@ export class ManagedLoop {
       this.wanted = false;
       this.runningSince = undefined;
     }
-    this.session = this.controller = undefined;
+    this.session = undefined;
     // Triggers that were not served before the stop resolve without a run.
     const waiters = [...(this.endWaiters ?? []), ...(this.nextWaiters ?? [])];
     this.endWaiters = this.nextWaiters = undefined;

@@ -1,0 +1,373 @@
+// `npm run bench [-- --quick] [-- --only=cpu,memory] [-- --reps=N]`: every scenario of the
+// benchmark issue for nestjs-wait and each baseline, each run in a child process of its own
+// (node --expose-gc bench/child.mjs), implementations alternating within each repetition. Prints
+// one Markdown table per scenario (medians, ratios to the bare baseline) and the targets, and
+// writes the same figures to bench/results.json (bench/results.quick.json with --quick).
+// BENCH_ENTRY=engine makes the in-process scenarios import the engine alone (dist/wait).
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { LABELS } from './lib/impls.mjs';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const only = flag('only')?.split(',');
+const child = fileURLToPath(new URL('./child.mjs', import.meta.url));
+const out = fileURLToPath(
+  new URL(quick ? './results.quick.json' : './results.json', import.meta.url),
+);
+
+// Sizes are the issue's in both modes; --quick shortens measuring windows and repetitions.
+// Repetitions: the short scenarios (memory, shutdown, bootstrap: about a second a process) get
+// more, since one process's figure moves with whatever else the machine runs.
+const REPS = Number(flag('reps') ?? (quick ? 1 : 3));
+const SHORT_REPS = Number(flag('reps') ?? (quick ? 1 : 5));
+const SHORT = new Set(['memory', 'shutdown', 'bootstrap']);
+const CPU = quick ? { seconds: 0.3, warmup: 0.2 } : { seconds: 2, warmup: 1 };
+const JITTER = quick ? { seconds: 0.3, warmup: 0.5 } : { seconds: 3, warmup: 2 };
+const CADENCE_RUNS = quick ? 50 : 1000;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+function runChild(scenario, impl, params) {
+  const stdout = execFileSync(
+    process.execPath,
+    ['--expose-gc', child, scenario, impl, JSON.stringify(params)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1));
+}
+
+/** Runs `cases` ({ key, impl, params }) a few times, rotating their order; medians per key. */
+function measure(scenario, cases) {
+  const samples = Object.fromEntries(cases.map((c) => [c.key, []]));
+  const reps = SHORT.has(scenario) ? SHORT_REPS : REPS;
+  for (let rep = 0; rep < reps; rep++) {
+    for (let i = 0; i < cases.length; i++) {
+      const c = cases[(i + rep) % cases.length];
+      process.stderr.write(`  ${scenario} ${c.key} (${rep + 1}/${reps})\n`);
+      samples[c.key].push(runChild(scenario, c.impl, c.params));
+    }
+  }
+  const medians = {};
+  for (const [key, list] of Object.entries(samples)) {
+    medians[key] = {};
+    for (const metric of Object.keys(list[0])) {
+      if (typeof list[0][metric] === 'number')
+        medians[key][metric] = median(list.map((r) => r[metric]));
+    }
+  }
+  return { samples, medians };
+}
+
+const fmt = (x, digits = 2) => (x === undefined ? '' : x.toFixed(digits));
+const ratio = (x, base) => `${(x / base).toFixed(2)}x`;
+const pct = (x) => `${(x * 100).toFixed(1)}%`;
+const table = (head, rows) =>
+  [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`]
+    .concat(rows.map((r) => `| ${r.join(' | ')} |`))
+    .join('\n');
+
+const results = {
+  date: new Date().toISOString(),
+  node: process.version,
+  v8: process.versions.v8,
+  cpu: os.cpus()[0]?.model,
+  cores: os.availableParallelism(),
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  loadBefore: os.loadavg(),
+  quick,
+  reps: {
+    cpu: REPS,
+    jitter: REPS,
+    cadence: REPS,
+    memory: SHORT_REPS,
+    shutdown: SHORT_REPS,
+    bootstrap: SHORT_REPS,
+  },
+  entry: process.env.BENCH_ENTRY === 'engine' ? 'engine (dist/wait)' : 'package (dist/index)',
+  scenarios: {},
+  targets: [],
+};
+const output = [];
+const print = (text) => {
+  output.push(text);
+  console.log(text);
+};
+const target = (name, value, met) => results.targets.push({ name, value, met });
+const want = (s) => only === undefined || only.includes(s);
+
+const ALL = ['chain', 'setInterval', 'naive', 'toad', 'schedule', 'wait', 'wait-module'];
+const t0 = performance.now();
+print(
+  `Node ${results.node}, ${results.cpu}, ${results.cores} cores; load ${results.loadBefore.map((l) => l.toFixed(2)).join(' ')}; ` +
+    (quick
+      ? 'quick: one run of each, '
+      : `medians of ${REPS} runs (${SHORT_REPS} for memory, shutdown and bootstrap), `) +
+    'each in its own process.\n',
+);
+
+if (want('cpu')) {
+  const cases = ALL.flatMap((impl) =>
+    ['sync', 'async'].map((body) => ({ key: `${impl}/${body}`, impl, params: { ...CPU, body } })),
+  );
+  const r = measure('cpu', cases);
+  results.scenarios.cpu = r;
+  const m = r.medians;
+  const base = (body) => m[`chain/${body}`].cpuMicrosPerRun;
+  print('### 1. CPU per run: 10,000 loops x 10 ms, empty body\n');
+  print(
+    table(
+      [
+        'implementation',
+        'sync: µs/run',
+        'ratio',
+        'runs / ideal',
+        'async: µs/run',
+        'ratio',
+        'runs / ideal',
+      ],
+      ALL.map((impl) => {
+        const s = m[`${impl}/sync`];
+        const a = m[`${impl}/async`];
+        return [
+          LABELS[impl],
+          fmt(s.cpuMicrosPerRun),
+          ratio(s.cpuMicrosPerRun, base('sync')),
+          pct(s.rate),
+          fmt(a.cpuMicrosPerRun),
+          ratio(a.cpuMicrosPerRun, base('async')),
+          pct(a.rate),
+        ];
+      }),
+    ) + '\n',
+  );
+  print(
+    "Sliding loops (the chain, the naive loop, nestjs-wait) count each wait from the end of a run, so their ideal is a little under 100%. The naive loop's cost is Node 20's `timers/promises` `setTimeout` with a `signal` (about 12 µs a call here; 1 µs without the signal).\n",
+  );
+  const ws = m['wait/sync'];
+  const wa = m['wait/async'];
+  target(
+    'CPU per run, sync body: <= 1.5x the bare chain',
+    ratio(ws.cpuMicrosPerRun, base('sync')),
+    ws.cpuMicrosPerRun <= 1.5 * base('sync'),
+  );
+  target(
+    'CPU per run, async body: <= 1.5x the chain with the same body',
+    ratio(wa.cpuMicrosPerRun, base('async')),
+    wa.cpuMicrosPerRun <= 1.5 * base('async'),
+  );
+  // Relative to the chain, which keeps up (95-98% here: a sliding wait counts from the end of a
+  // run); a loop that cannot keep up falls far under it (the naive loop: about 10%).
+  const kept = Math.min(ws.rate / m['chain/sync'].rate, wa.rate / m['chain/async'].rate);
+  target(
+    'no falling behind at 10,000 x 10 ms: runs / ideal within 5% of the chain',
+    `${pct(ws.rate)} sync, ${pct(wa.rate)} async (chain ${pct(m['chain/sync'].rate)}, ${pct(m['chain/async'].rate)})`,
+    kept >= 0.95,
+  );
+}
+
+if (want('memory')) {
+  const r = measure(
+    'memory',
+    ALL.map((impl) => ({ key: impl, impl, params: {} })),
+  );
+  results.scenarios.memory = r;
+  const m = r.medians;
+  print('### 2. Memory per idle loop: 100,000 loops x 1 h, after GC\n');
+  print(
+    table(
+      ['implementation', 'heap B/loop', 'ratio', 'RSS B/loop', 'ratio'],
+      ALL.map((impl) => [
+        LABELS[impl],
+        fmt(m[impl].heapPerLoop, 0),
+        ratio(m[impl].heapPerLoop, m.chain.heapPerLoop),
+        fmt(m[impl].rssPerLoop, 0),
+        ratio(m[impl].rssPerLoop, m.chain.rssPerLoop),
+      ]),
+    ) + '\n',
+  );
+  target(
+    'heap per idle loop: <= 2x the bare chain',
+    ratio(m.wait.heapPerLoop, m.chain.heapPerLoop),
+    m.wait.heapPerLoop <= 2 * m.chain.heapPerLoop,
+  );
+}
+
+if (want('jitter')) {
+  const impls = ['chain', 'naive', 'wait', 'wait-module'];
+  const r = measure(
+    'jitter',
+    impls.map((impl) => ({ key: impl, impl, params: JITTER })),
+  );
+  results.scenarios.jitter = r;
+  const m = r.medians;
+  print('### 3. Jitter at scale: 100,000 loops x 1 s, jitter 0.5\n');
+  print(
+    table(
+      ['implementation', 'µs/run', 'ratio', 'runs/s'],
+      impls.map((impl) => [
+        LABELS[impl],
+        fmt(m[impl].cpuMicrosPerRun),
+        ratio(m[impl].cpuMicrosPerRun, m.chain.cpuMicrosPerRun),
+        fmt(m[impl].runsPerSecond, 0),
+      ]),
+    ) + '\n',
+  );
+  print(
+    '`setInterval`, toad-scheduler and @nestjs/schedule have no jitter; the chain and the naive loop draw it by hand.\n',
+  );
+}
+
+if (want('cadence')) {
+  const cases = [
+    { key: 'wait/non-sliding', impl: 'wait', params: { runs: CADENCE_RUNS, sliding: false } },
+    { key: 'wait/sliding', impl: 'wait', params: { runs: CADENCE_RUNS, sliding: true } },
+    { key: 'setInterval', impl: 'setInterval', params: { runs: CADENCE_RUNS } },
+    { key: 'chain', impl: 'chain', params: { runs: CADENCE_RUNS } },
+  ];
+  const r = measure('cadence', cases);
+  results.scenarios.cadence = r;
+  const m = r.medians;
+  const names = {
+    'wait/non-sliding': 'nestjs-wait `nonSlidingUntil()`',
+    'wait/sliding': 'nestjs-wait `until()` (sliding)',
+    setInterval: LABELS.setInterval,
+    chain: LABELS.chain + ' (sliding)',
+  };
+  print(`### 4. Cadence: one loop at 10 ms, ${CADENCE_RUNS} runs\n`);
+  print(
+    table(
+      ['implementation', 'drift over all runs', 'per run', 'median gap', 'p99 gap'],
+      cases.map(({ key }) => [
+        names[key],
+        `${fmt(m[key].drift)} ms`,
+        `${fmt(m[key].driftPerRun, 3)} ms`,
+        `${fmt(m[key].medianGap)} ms`,
+        `${fmt(m[key].p99Gap)} ms`,
+      ]),
+    ) + '\n',
+  );
+  print('Drift: the start of the last run against first start + runs x period.\n');
+  const d = m['wait/non-sliding'].drift;
+  target(
+    `cadence: drift over ${CADENCE_RUNS} non-sliding runs under one period (10 ms)`,
+    `${fmt(d)} ms`,
+    Math.abs(d) < 10,
+  );
+}
+
+if (want('shutdown')) {
+  const impls = ['chain', 'setInterval', 'naive', 'toad', 'schedule', 'wait-module'];
+  const cases = impls.flatMap((impl) => [
+    { key: `${impl}/idle`, impl, params: { n: 100_000 } },
+    { key: `${impl}/inflight`, impl, params: { inFlight: 1000 } },
+  ]);
+  cases.push({ key: 'abort-floor', impl: 'abort-floor', params: { n: 100_000 } });
+  const r = measure('shutdown', cases);
+  results.scenarios.shutdown = r;
+  const m = r.medians;
+  const base = m['chain/idle'].closeMs;
+  print('### 5. Shutdown: `app.close()`\n');
+  print(
+    table(
+      [
+        'implementation',
+        '100,000 idle loops',
+        'ratio',
+        'handles left',
+        '1,000 runs in flight',
+        'handles left',
+      ],
+      impls
+        .map((impl) => [
+          LABELS[impl],
+          `${fmt(m[`${impl}/idle`].closeMs, 0)} ms`,
+          ratio(m[`${impl}/idle`].closeMs, base),
+          fmt(m[`${impl}/idle`].handlesLeft, 0),
+          `${fmt(m[`${impl}/inflight`].closeMs, 0)} ms`,
+          fmt(m[`${impl}/inflight`].handlesLeft, 0),
+        ])
+        .concat([
+          [
+            'floor: 100,000 `AbortController.abort()` calls, no listener, no app',
+            `${fmt(m['abort-floor'].closeMs, 0)} ms`,
+            ratio(m['abort-floor'].closeMs, base),
+            '',
+            '',
+            '',
+          ],
+        ]),
+    ) + '\n',
+  );
+  print(
+    "Baselines stop in a provider's shutdown hook written by hand (clear the timers, abort a shared `AbortController` the runs honour); only the naive loop and nestjs-wait wait for the runs in flight.\n",
+  );
+  const w = m['wait-module/idle'];
+  const wi = m['wait-module/inflight'];
+  target('shutdown: 100,000 idle loops under 200 ms', `${fmt(w.closeMs, 0)} ms`, w.closeMs < 200);
+  target(
+    'shutdown: zero open handles',
+    `${w.handlesLeft} idle, ${wi.handlesLeft} in flight`,
+    w.handlesLeft === 0 && wi.handlesLeft === 0,
+  );
+}
+
+if (want('bootstrap')) {
+  const impls = ['bare', 'schedule', 'wait', 'wait-delayed'];
+  const r = measure(
+    'bootstrap',
+    impls.map((impl) => ({ key: impl, impl, params: {} })),
+  );
+  results.scenarios.bootstrap = r;
+  const m = r.medians;
+  const names = {
+    bare: 'no scheduler (plain methods)',
+    schedule: "@nestjs/schedule's `@Interval`",
+    wait: 'nestjs-wait `@Until(period, 0, false)`: first runs at once',
+    'wait-delayed': 'nestjs-wait `@Until` with `initialDelay` = period, as `@Interval`',
+  };
+  print('### 6. Bootstrap: 1,000 providers x 10 decorated methods (10,000 loops, 1 h)\n');
+  print(
+    table(
+      [
+        'implementation',
+        'create to all loops started',
+        'ratio to @nestjs/schedule',
+        'over the bare app',
+      ],
+      impls.map((impl) => [
+        names[impl],
+        `${fmt(m[impl].ms, 0)} ms`,
+        ratio(m[impl].ms, m.schedule.ms),
+        `+${fmt(m[impl].ms - m.bare.ms, 0)} ms`,
+      ]),
+    ) + '\n',
+  );
+  target(
+    'bootstrap: no slower than @nestjs/schedule (first runs at once / after a period)',
+    `${ratio(m.wait.ms, m.schedule.ms)} / ${ratio(m['wait-delayed'].ms, m.schedule.ms)}`,
+    m['wait-delayed'].ms <= m.schedule.ms,
+  );
+}
+
+results.loadAfter = os.loadavg();
+results.seconds = (performance.now() - t0) / 1000;
+print('### Targets\n');
+print(
+  table(
+    ['target', 'measured', 'met'],
+    results.targets.map((t) => [t.name, t.value, t.met ? 'yes' : '**no**']),
+  ) + '\n',
+);
+print(
+  `${results.seconds.toFixed(0)} s; load after ${results.loadAfter.map((l) => l.toFixed(2)).join(' ')}.`,
+);
+results.markdown = output.join('\n');
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
