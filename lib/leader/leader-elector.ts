@@ -181,7 +181,7 @@ export class LeaderElector implements LoopGate {
           this.logger.log(messages.released(this.name));
         }
       } catch (error) {
-        this.logger.warn(messages.storeFailed(this.name, 'release', describe(error), 0));
+        this.logger.warn(messages.releaseFailed(this.name, describe(error)));
       }
     }
     this.term = undefined;

@@ -34,6 +34,8 @@ export const messages = {
   storeBack: (name: string, failures: number) =>
     `Lease store answers again for ${show(name)} after ${failures === 1 ? '1 failed call' : `${failures} failed calls`}`,
   released: (name: string) => `Released the lease ${show(name)}`,
+  releaseFailed: (name: string, error: string) =>
+    `Could not release the lease ${show(name)} (${error}); it expires by itself`,
   notReleased: (name: string, late: readonly string[]) =>
     `Not releasing the lease ${show(name)}: ${late.join(', ')} still running; it expires by itself`,
   watchFailed: (name: string, error: string) =>

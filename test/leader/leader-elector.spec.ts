@@ -374,6 +374,19 @@ describe('LeaderElector', () => {
     expect(last).toBeGreaterThan(5);
   });
 
+  it('a release that fails is logged once, and stop() still completes', async () => {
+    const store = new SwitchedStore(clock);
+    const log = new LineLog();
+    const a = elector(store, 'a', {}, () => 0, log);
+    a.start();
+    await clock.flush();
+    store.set('fail');
+    await a.stop(true);
+    expect(log.of('warn')).toEqual([
+      'Could not release the lease "gc" (connect ECONNREFUSED 127.0.0.1:1); it expires by itself',
+    ]);
+  });
+
   it('stop() completes leadership$ and is idempotent', async () => {
     const a = elector(new InMemoryLeaseStore(clock), 'a');
     a.start();
