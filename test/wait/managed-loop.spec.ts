@@ -1740,3 +1740,64 @@ describe('ManagedLoop with a gate (leader election)', () => {
     await loop.stop();
   });
 });
+
+describe('ManagedLoop ctx.signal, made on first read', () => {
+  it('is aborted when first read after the stop, and is one signal for the runs of a start', async () => {
+    const clock = new FakeClock(0);
+    const gate = deferredVoid();
+    const seen: AbortSignal[] = [];
+    let late: AbortSignal | undefined;
+    const loop = new ManagedLoop(
+      'lazy',
+      async (ctx) => {
+        if (ctx.iteration < 3) return void seen.push(ctx.signal);
+        await gate.promise;
+        late = ctx.signal; // first read of this run's signal, after stop() below
+      },
+      { period: 100, jitter: 0, sliding: true, initialDelay: 0, backoff: undefined },
+      clock,
+      () => 0,
+      GATE_OBSERVER,
+    );
+    loop.start();
+    await clock.advance(200);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBe(seen[1]);
+    const stopped = loop.stop('bye');
+    gate.resolve();
+    await stopped;
+    expect(seen[0]!.aborted).toBe(true);
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toBe('bye');
+  });
+
+  it('a signal first read after the stop by a run that never read it before is aborted too', async () => {
+    const clock = new FakeClock(0);
+    const gate = deferredVoid();
+    let late: AbortSignal | undefined;
+    const loop = new ManagedLoop(
+      'lazy-late',
+      async (ctx) => {
+        await gate.promise;
+        late = ctx.signal;
+      },
+      { period: 100, jitter: 0, sliding: true, initialDelay: 0, backoff: undefined },
+      clock,
+      () => 0,
+      GATE_OBSERVER,
+    );
+    loop.start();
+    await clock.flush();
+    const stopped = loop.stop('bye');
+    gate.resolve();
+    await stopped;
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toBe('bye');
+  });
+});
+
+function deferredVoid(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
