@@ -184,7 +184,8 @@ export class PollingRegistry
     const api = await load();
     if (api === undefined || this.telemetry !== undefined) return;
     const source = { clock, leadership: this.elector, loops: () => this.loops.values() };
-    this.telemetry = new LoopTelemetry(api, source, { metrics, tracing });
+    const telemetry = new LoopTelemetry(api, source, { metrics, tracing });
+    if (telemetry.active) this.telemetry = telemetry;
   }
 
   /** Internal (the explorer): adds a discovered loop, not started. */

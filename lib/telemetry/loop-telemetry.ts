@@ -43,14 +43,24 @@ export class LoopTelemetry {
   private readonly duration: Recorder;
   private readonly gauges: [ObservableGauge, (result: ObservableResult) => void][] = [];
   private readonly tracer: Tracer | undefined;
+  /** Per loop name, the attributes of a success and of a failure, made once. */
+  private readonly attributes = new Map<string, Record<'success' | 'failure', Attributes>>();
+  /** Whether there is anything to record or trace at all. */
+  readonly active: boolean;
 
   constructor(
     private readonly api: OtelApi,
     private readonly source: TelemetrySource,
     { metrics, tracing }: { metrics: boolean; tracing: boolean },
   ) {
-    const meter: Meter | undefined = metrics ? api.metrics.getMeter(SCOPE) : undefined;
+    let meter: Meter | undefined = metrics ? api.metrics.getMeter(SCOPE) : undefined;
+    // No MeterProvider registered: the API's metrics have no proxy, so nothing would ever be
+    // recorded; not recording saves each run the attribute objects and the no-op calls.
+    if (meter !== undefined && meter.constructor === api.createNoopMeter().constructor) {
+      meter = undefined;
+    }
     this.tracer = tracing ? api.trace.getTracer(SCOPE) : undefined;
+    this.active = meter !== undefined || this.tracer !== undefined;
     this.runs = meter?.createCounter(METRIC.runs, {
       description: telemetryMessages.runs,
       unit: '{run}',
@@ -77,7 +87,13 @@ export class LoopTelemetry {
 
   /** A run of `loop` has settled: count it and record its duration. */
   runEnded(loop: ManagedLoop, outcome: 'success' | 'failure'): void {
-    const attributes = { ...attrs(loop.name), [ATTR.outcome]: outcome };
+    let byOutcome = this.attributes.get(loop.name);
+    if (byOutcome === undefined) {
+      const of = (o: string): Attributes => ({ ...attrs(loop.name), [ATTR.outcome]: o });
+      byOutcome = { success: of('success'), failure: of('failure') };
+      this.attributes.set(loop.name, byOutcome);
+    }
+    const attributes = byOutcome[outcome];
     this.runs.add!(1, attributes);
     if (loop.lastStartedAt !== undefined) {
       this.duration.record!((this.source.clock.now() - loop.lastStartedAt) / 1000, attributes);

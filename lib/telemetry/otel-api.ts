@@ -50,6 +50,8 @@ export interface Tracer {
 /** The module `@opentelemetry/api`, as far as it is used. */
 export interface OtelApi {
   metrics: { getMeter(name: string, version?: string): Meter };
+  /** The no-op meter the API hands out while no `MeterProvider` is registered. */
+  createNoopMeter(): Meter;
   trace: { getTracer(name: string, version?: string): Tracer };
   SpanStatusCode: { ERROR: number };
 }

@@ -234,6 +234,21 @@ describe('without @opentelemetry/api', () => {
     expect((await loadOtelApi())?.metrics).toBe(metrics);
   });
 
+  it('keeps no telemetry (nothing per run) while no MeterProvider is registered, since metrics have no proxy', async () => {
+    const api = (await loadOtelApi())!;
+    const unregistered = { ...api, metrics: { getMeter: () => api.createNoopMeter() } };
+    const internals = (r: PollingRegistry) => r as unknown as { telemetry: unknown };
+    const idle = new PollingRegistry({ clock: new FakeClock(0) });
+    await idle.enableTelemetry(() => Promise.resolve(unregistered));
+    expect(internals(idle).telemetry).toBeUndefined();
+    const traced = new PollingRegistry({ clock: new FakeClock(0), tracing: true });
+    await traced.enableTelemetry(() => Promise.resolve(unregistered));
+    expect(internals(traced).telemetry).toBeDefined(); // traces have a proxy: still on
+    const measured = new PollingRegistry({ clock: new FakeClock(0) });
+    await measured.enableTelemetry(() => Promise.resolve(api)); // this file's MeterProvider
+    expect(internals(measured).telemetry).toBeDefined();
+  });
+
   it('the registry runs its loops with no telemetry when the API cannot be loaded', async () => {
     await start({ metrics: false });
     const registry = new PollingRegistry({ clock, tracing: true });
