@@ -1766,7 +1766,7 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
     const stopped = loop.stop('bye');
     gate.resolve();
     await stopped;
-    expect(seen[0]!.aborted).toBe(true);
+    expect(seen[0].aborted).toBe(true);
     expect(late?.aborted).toBe(true);
     expect(late?.reason).toBe('bye');
   });
