@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { DATABASE_URL, REDIS_URL, describeWith, unique } from './servers.js';
+import { DATABASE_URL, REDIS_URL, describeWith, unique, until } from './servers.js';
 
 /*
  * The issue's failure tests: three replicas of a fixture app (test/leader/fixture/replica.mjs) as
@@ -70,20 +70,6 @@ class Replica {
   leadingSince(): number | undefined {
     const last = this.events.filter((e) => e.event === 'leadership').at(-1);
     return last?.leading === true ? last.at : undefined;
-  }
-}
-
-async function until<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
   }
 }
 

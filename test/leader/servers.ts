@@ -42,3 +42,26 @@ export async function describeWith(server: 'redis' | 'postgres'): Promise<jest.D
 export function unique(prefix: string): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;
 }
+
+/**
+ * Polls `check` on the real clock until it gives a value other than `undefined` (a check that
+ * throws counts as not yet: a server still starting); fails naming `what` after `ms`.
+ */
+export async function until<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let failure: unknown;
+  for (;;) {
+    const value = await Promise.resolve()
+      .then(check)
+      .catch((error: unknown) => void (failure = error));
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`, { cause: failure });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { REDIS_URL, describeWith, unique } from '../leader/servers.js';
+import { REDIS_URL, describeWith, unique, until } from '../leader/servers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const lease = unique('sample-gc-test-');
@@ -53,20 +53,6 @@ class Sample {
   }
 }
 
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const describeRedis = await describeWith('redis');
 
 describeRedis('the sample as two replicas on Redis', () => {
@@ -82,10 +68,14 @@ describeRedis('the sample as two replicas on Redis', () => {
   it('one replica collects garbage, the other stands by; SIGTERM hands over', async () => {
     samples.push(new Sample('pod-a'), new Sample('pod-b'));
     const [a, b] = samples as [Sample, Sample];
-    const views = await until('both replicas to see one leader', async () => {
-      const [ha, hb] = await Promise.all([a.health(), b.health()]);
-      return ha?.leader && ha.leader === hb?.leader ? [ha, hb] : undefined;
-    });
+    const views = await until(
+      'both replicas to see one leader',
+      async () => {
+        const [ha, hb] = await Promise.all([a.health(), b.health()]);
+        return ha?.leader && ha.leader === hb?.leader ? [ha, hb] : undefined;
+      },
+      20_000,
+    );
     const [leader, follower] = views[0].role === 'leader' ? [a, b] : [b, a];
     const lh = (await leader.health())!;
     const fh = (await follower.health())!;
