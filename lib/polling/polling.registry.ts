@@ -258,18 +258,22 @@ export class PollingRegistry
     const { shutdownTimeout, clock } = this.options;
     const inFlight = loops.filter((loop) => loop.inFlight).length;
     const settled = await settleWithin(stopped, shutdownTimeout, clock);
-    const late = settled ? [] : loops.filter((loop) => loop.inFlight).map((loop) => loop.name);
     if (settled) {
       if (loops.length > 0) this.logger.log(messages.shutDown(loops.length, inFlight));
     } else {
+      const late = loops.filter((loop) => loop.inFlight).map((loop) => loop.name);
       this.logger.warn(messages.stillRunning(late, shutdownTimeout));
     }
     const elector = this.elector;
     if (elector !== undefined) {
       // Released only once no run is left: a successor must not overlap a run still in flight.
+      // Loops that run on every replica do not hold the lease back.
       const release = this.options.leaderElection?.releaseOnShutdown ?? true;
-      if (release && !settled) this.logger.warn(leaderMessages.notReleased(elector.name, late));
-      await elector.stop(release && settled);
+      const held = loops.filter((loop) => loop.gate !== undefined && loop.inFlight);
+      const names = held.map((loop) => loop.name);
+      if (release && held.length > 0)
+        this.logger.warn(leaderMessages.notReleased(elector.name, names));
+      await elector.stop(release && held.length === 0);
     }
     this.telemetry?.close();
     this.events.complete();

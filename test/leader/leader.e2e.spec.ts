@@ -138,6 +138,24 @@ describe('leader election in WaitModule', () => {
     expect(takeover.at - closedAt).toBeGreaterThan(600); // the lease ran out, not released
   });
 
+  it('a loop of every replica that outlives shutdownTimeout does not hold the lease back', async () => {
+    const a = await replica('a', { shutdownTimeout: '200ms' });
+    const b = await replica('b');
+    registryOf(a).add('stuck', () => new Promise(() => undefined), {
+      period: 1000,
+      leaderOnly: false,
+    });
+    await clock.advance('400ms'); // a's leader-only run settled at 300; "stuck" never will
+    const closing = close(a).catch(() => undefined);
+    apps.shift();
+    await closing;
+    const takeover = runs.find((r) => r.replica === 'b')!;
+    expect(takeover.at).toBeLessThan(1000); // released at close, not expired a second later
+    expect([...a.logger.of('warn'), ...b.logger.of('warn')]).toContainEqual(
+      expect.stringMatching(/stuck still running/),
+    );
+  });
+
   it('trigger() of a leader-only loop on a follower resolves without a run', async () => {
     await replica('a');
     const b = await replica('b');
