@@ -3,6 +3,8 @@ import { Test } from '@nestjs/testing';
 import { FakeClock } from '../../lib/testing/index.js';
 import { WaitModule, type WaitModuleOptions } from '../../lib/index.js';
 
+export { deferred } from '../support/helpers.js';
+
 /** One line logged through Nest's Logger. */
 export interface Logged {
   level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
@@ -95,13 +97,6 @@ export class RunLog {
   gaps(): number[] {
     return this.starts.slice(1).map((t, i) => t - this.starts[i]);
   }
-}
-
-/** A promise and its resolver, for holding a run open. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 /** Closes the app while moving the fake clock, so runs sleeping on it can finish. */

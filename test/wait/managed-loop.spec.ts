@@ -12,7 +12,7 @@ import {
   type ManagedLoopSettings,
 } from '../../lib/wait/managed-loop.js';
 import { FakeClock } from '../../lib/testing/index.js';
-import { observe, seeded, sleep } from '../support/helpers.js';
+import { deferred, observe, seeded, sleep } from '../support/helpers.js';
 
 /** An observer that ignores everything. */
 const QUIET: ManagedLoopObserver = {
@@ -1696,13 +1696,6 @@ describe('ManagedLoop properties', () => {
   });
 });
 
-const GATE_OBSERVER = {
-  runStarted: () => undefined,
-  runSucceeded: () => undefined,
-  runFailed: () => undefined,
-  stopped: () => undefined,
-};
-
 describe('ManagedLoop with a gate (leader election)', () => {
   it('checks the gate before every run: a term that ran out stops runs even if nobody said so, and runs carry its token', async () => {
     const clock = new FakeClock(0);
@@ -1712,10 +1705,10 @@ describe('ManagedLoop with a gate (leader election)', () => {
     const loop = new ManagedLoop(
       'gated',
       (ctx) => void seen.push([clock.now(), ctx.fencingToken]),
-      { period: 100, jitter: 0, sliding: true, initialDelay: 0, backoff: undefined },
+      defaults,
       clock,
       () => 0,
-      GATE_OBSERVER,
+      QUIET,
       gate,
     );
     loop.start();
@@ -1744,7 +1737,7 @@ describe('ManagedLoop with a gate (leader election)', () => {
 describe('ManagedLoop ctx.signal, made on first read', () => {
   it('is aborted when first read after the stop, and is one signal for the runs of a start', async () => {
     const clock = new FakeClock(0);
-    const gate = deferredVoid();
+    const gate = deferred();
     const seen: AbortSignal[] = [];
     let late: AbortSignal | undefined;
     const loop = new ManagedLoop(
@@ -1754,10 +1747,10 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
         await gate.promise;
         late = ctx.signal; // first read of this run's signal, after stop() below
       },
-      { period: 100, jitter: 0, sliding: true, initialDelay: 0, backoff: undefined },
+      defaults,
       clock,
       () => 0,
-      GATE_OBSERVER,
+      QUIET,
     );
     loop.start();
     await clock.advance(200);
@@ -1773,7 +1766,7 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
 
   it('a signal first read after the stop by a run that never read it before is aborted too', async () => {
     const clock = new FakeClock(0);
-    const gate = deferredVoid();
+    const gate = deferred();
     let late: AbortSignal | undefined;
     const loop = new ManagedLoop(
       'lazy-late',
@@ -1781,10 +1774,10 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
         await gate.promise;
         late = ctx.signal;
       },
-      { period: 100, jitter: 0, sliding: true, initialDelay: 0, backoff: undefined },
+      defaults,
       clock,
       () => 0,
-      GATE_OBSERVER,
+      QUIET,
     );
     loop.start();
     await clock.flush();
@@ -1795,9 +1788,3 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
     expect(late?.reason).toBe('bye');
   });
 });
-
-function deferredVoid(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}

@@ -7,24 +7,13 @@ import { realClock, until, type Clock } from '../../lib/index.js';
 import { epochOf } from '../../lib/wait/clock.js';
 import { settleWithin } from '../../lib/wait/settle-within.js';
 import { FakeClock } from '../../lib/testing/index.js';
-import { sleep } from '../support/helpers.js';
+import { deferred, sleep } from '../support/helpers.js';
 
 /** Follows settleWithin()'s answer without awaiting it: the value and when it came. */
 function answer(promise: Promise<boolean>, clock: FakeClock) {
   const state: { value?: boolean; at?: number } = {};
   void promise.then((value) => Object.assign(state, { value, at: clock.now() }));
   return state;
-}
-
-/** A promise settled by hand. */
-function deferred() {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 describe('settleWithin()', () => {
