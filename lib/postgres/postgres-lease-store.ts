@@ -11,7 +11,11 @@ export interface PostgresLeaseStoreOptions {
   pool?: Pool;
   /** Where to connect when no `pool` is given. Default: `pg`'s (the `PG*` environment variables). */
   connectionString?: string;
-  /** Extra `pg` pool settings for the store's own pool. Default none. */
+  /**
+   * Extra `pg` pool settings for the store's own pool. Defaults: `connectionTimeoutMillis` 5000,
+   * `query_timeout` 10000 (so that connections killed mid-start or statements stuck on a lock
+   * free their pool slot).
+   */
   config?: PoolConfig;
   /**
    * The lease table (optionally `schema.table`), created if missing with a token sequence beside
@@ -130,10 +134,10 @@ export class PostgresLeaseStore implements LeaseStore {
         if (this.listener !== undefined && (await this.listener) === listener) {
           this.listener = undefined;
         }
-        const { alive } = listener;
+        if (!listener.alive) return; // lost: released already
         listener.alive = false;
-        if (alive) await listener.client.query(`UNLISTEN "${this.channel}"`).catch(() => undefined);
-        listener.client.release(!alive);
+        await listener.client.query(`UNLISTEN "${this.channel}"`).catch(() => undefined);
+        listener.client.release();
       },
     };
   }
@@ -141,30 +145,41 @@ export class PostgresLeaseStore implements LeaseStore {
   /** One connection holds LISTEN for every watched lease of the store. */
   private async listen(): Promise<Listener> {
     const pool = await this.connection();
-    const client: PoolClient = await pool.connect();
-    const listener: Listener = { client, alive: true, byName: new Map() };
-    const lost = (): void => {
-      if (!listener.alive) return;
-      listener.alive = false;
-      // The next watch() opens a new connection.
-      void this.listener?.then((current) => {
-        if (current === listener) this.listener = undefined;
+    return new Promise<Listener>((resolve, reject) => {
+      // The callback form, not the promise: the listeners must be on the client in the same
+      // turn. A connection killed just after it opened can deliver its FATAL message in the very
+      // chunk that completed the connect, before a promise continuation could add them, and an
+      // 'error' with no listener crashes the process.
+      pool.connect((error: Error | undefined, client: PoolClient | undefined) => {
+        if (error !== undefined || client === undefined)
+          return reject(error ?? new Error('no client'));
+        const opened: Listener = { client, alive: true, byName: new Map() };
+        const lost = (): void => {
+          if (!opened.alive) return;
+          opened.alive = false;
+          // Back to the pool, destroyed: a dead LISTEN connection kept checked out would hold
+          // its pool slot for ever, and a few lost connections would leave none for the leases.
+          client.release(true);
+          // The next watch() opens a new connection.
+          void this.listener?.then((current) => {
+            if (current === opened) this.listener = undefined;
+          });
+        };
+        client.on('error', lost);
+        client.on('end', lost);
+        client.on('notification', (message) => {
+          if (message.channel !== this.channel) return;
+          for (const callback of opened.byName.get(message.payload ?? '') ?? []) callback();
+        });
+        client.query(`LISTEN "${this.channel}"`).then(
+          () => resolve(opened),
+          (failure: Error) => {
+            lost();
+            reject(failure);
+          },
+        );
       });
-    };
-    // A connection killed under LISTEN emits 'error' on the client: handled, never a crash.
-    client.on('error', lost);
-    client.on('end', lost);
-    client.on('notification', (message) => {
-      if (message.channel !== this.channel) return;
-      for (const callback of listener.byName.get(message.payload ?? '') ?? []) callback();
     });
-    try {
-      await client.query(`LISTEN "${this.channel}"`);
-    } catch (error) {
-      client.release(true);
-      throw error;
-    }
-    return listener;
   }
 
   async close(): Promise<void> {
@@ -198,6 +213,10 @@ export class PostgresLeaseStore implements LeaseStore {
       const PoolClass = (pg.Pool ?? pg.default?.Pool)!;
       const pool = new PoolClass({
         connectionString: this.options.connectionString,
+        // A connection killed while it starts can leave its connect() waiting for ever, and a
+        // pool whose every slot waits serves nobody again: give up on both after a while.
+        connectionTimeoutMillis: 5_000,
+        query_timeout: 10_000,
         ...this.options.config,
       });
       // An idle connection killed by the server emits 'error' on the pool: without a listener

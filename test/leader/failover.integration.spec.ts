@@ -80,6 +80,8 @@ interface Backend {
   outage(ms: number): Promise<number>;
   /** Writes a lease that no elector wrote, expiring in `ms`. */
   scribble(ms: number): Promise<void>;
+  /** Kills the replicas' store connections again and again for `ms`; how many (PostgreSQL only). */
+  killConnections?(ms: number): Promise<number>;
   badUrl: string;
   badUrlError: RegExp;
   cleanup(): Promise<void>;
@@ -151,6 +153,19 @@ function postgresBackend(): Backend {
         `INSERT INTO ${table} VALUES ($1, 'someone', 1000, clock_timestamp() + $2 * interval '1 millisecond')`,
         [name, ms],
       );
+    },
+    killConnections: async (ms) => {
+      // The replicas' stores connect as `<table>_lease` (see the fixture); their run records,
+      // on other connections, are left alone.
+      let killed = 0;
+      for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
+        const { rowCount } = await pool.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+          [`${table}_lease`],
+        );
+        killed += rowCount ?? 0;
+      }
+      return killed;
     },
     badUrl: 'postgres://nobody@127.0.0.1:5432/test',
     badUrlError: /role "nobody" does not exist/,
@@ -288,6 +303,20 @@ describe.each(stores)('three replicas on %s', (kind, makeBackend, describeIt) =>
       expect(lostAt! - began).toBeLessThanOrEqual(RENEW + 100);
       expect(resumed.start - ended).toBeLessThanOrEqual(LEASE + 2.2 * RETRY + SLACK);
       checkSafety(runs);
+    }, 60_000);
+
+    it('connections killed again and again (pg_terminate_backend): no crash, still safe, one replica leads after', async () => {
+      if (backend.killConnections === undefined) return; // PostgreSQL only
+      start(3);
+      await firstRunAfter(0);
+      const killed = await backend.killConnections(2000);
+      const ended = Date.now();
+      await firstRunAfter(ended);
+      expect(killed).toBeGreaterThan(10); // LISTEN and pooled connections, idle and busy
+      const output = replicas.map((r) => r.output).join('');
+      expect(replicas.filter((r) => !r.alive).map((r) => r.output)).toEqual([]);
+      expect(output).not.toMatch(/Warning|Unhandled/); // no MaxListenersExceeded, no rejection
+      checkSafety(await backend.runs());
     }, 60_000);
 
     it('bad input and bad state: wrong credentials log a clear line and retry, no crash; a lease nobody of ours wrote is not taken over', async () => {

@@ -214,6 +214,36 @@ describePostgres('PostgresLeaseStore, bad input and unreachable servers', () => 
     );
   });
 
+  it('a LISTEN connection killed again and again gives its pool slot back: leases are still served', async () => {
+    const app = unique('nw_listen_');
+    const listenTable = unique('nw_test_');
+    const store = new PostgresLeaseStore({
+      connectionString: DATABASE_URL,
+      table: listenTable,
+      config: { application_name: app, max: 3 },
+    });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const watch = await store.watch('x', () => undefined);
+        await pool.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+          [app],
+        );
+        for (let t = 0; t < 100 && watch.active; t++) await sleep(10);
+        expect(watch.active).toBe(false);
+      }
+      const answer = await Promise.race([
+        store.acquire('x', 'alice', 1000),
+        sleep(3000).then(() => 'no answer: the pool has no free connection'),
+      ]);
+      expect(answer).toMatchObject({ acquired: true });
+    } finally {
+      await store.close();
+      await pool.query(`DROP TABLE IF EXISTS ${listenTable}`);
+      await pool.query(`DROP SEQUENCE IF EXISTS ${listenTable}_token_seq`);
+    }
+  });
+
   it('an unreachable server and a wrong role fail each call with the server error', async () => {
     const down = new PostgresLeaseStore({
       connectionString: 'postgres://postgres@127.0.0.1:1/test',
