@@ -184,6 +184,24 @@ export function heapAfterGc() {
 
 export const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Lets the loops warm up for `warmup` s, then measures `seconds` s of them: the runs completed
+ * (`countRuns()` is the running total), the CPU microseconds spent and the wall time in ms.
+ */
+export async function measureWindow(countRuns, { warmup, seconds }) {
+  await pause(warmup * 1000);
+  const runs0 = countRuns();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await pause(seconds * 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    done: countRuns() - runs0,
+    cpuMicros: cpu.user + cpu.system,
+    elapsed: performance.now() - t0,
+  };
+}
+
 /** The scenario's result, on stdout as one JSON line for the runner. */
 export function report(result) {
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,7 +1,7 @@
 // Scenario 1: CPU per run. n loops at `period` ms with an empty body (sync or async), measured
 // over `seconds` after a warm-up: CPU microseconds per completed run, and runs achieved against
 // the ideal n * elapsed / period (a loop that falls behind shows it here).
-import { pause, prepare, report } from '../lib/impls.mjs';
+import { measureWindow, prepare, report } from '../lib/impls.mjs';
 
 export async function run(
   name,
@@ -18,17 +18,10 @@ export async function run(
         runs++;
       };
   impl.start(n, { period, body: fn, async });
-  await pause(warmup * 1000);
-  const runs0 = runs;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await pause(seconds * 1000);
-  const cpu = process.cpuUsage(cpu0);
-  const elapsed = performance.now() - t0;
-  const done = runs - runs0;
+  const { done, cpuMicros, elapsed } = await measureWindow(() => runs, { warmup, seconds });
   await impl.stop();
   report({
-    cpuMicrosPerRun: (cpu.user + cpu.system) / done,
+    cpuMicrosPerRun: cpuMicros / done,
     rate: done / ((n * elapsed) / period),
   });
 }

@@ -1,7 +1,7 @@
 // Scenario 3: jitter at scale. n sliding loops at `period` ms, each wait drawn from
 // [period, period * (1 + jitter)): CPU microseconds per run, and runs per second, after a warm-up
 // (the loops start together; the jitter spreads them).
-import { pause, prepare, report } from '../lib/impls.mjs';
+import { measureWindow, prepare, report } from '../lib/impls.mjs';
 
 export async function run(
   name,
@@ -10,17 +10,10 @@ export async function run(
   const impl = await prepare(name);
   let runs = 0;
   impl.start(n, { period, jitter, body: () => void runs++ });
-  await pause(warmup * 1000);
-  const runs0 = runs;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await pause(seconds * 1000);
-  const cpu = process.cpuUsage(cpu0);
-  const elapsed = performance.now() - t0;
-  const done = runs - runs0;
+  const { done, cpuMicros, elapsed } = await measureWindow(() => runs, { warmup, seconds });
   await impl.stop();
   report({
-    cpuMicrosPerRun: (cpu.user + cpu.system) / done,
+    cpuMicrosPerRun: cpuMicros / done,
     runsPerSecond: done / (elapsed / 1000),
   });
 }
