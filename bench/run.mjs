@@ -26,7 +26,8 @@ const REPS = Number(flag('reps') ?? (quick ? 1 : 3));
 const SHORT_REPS = Number(flag('reps') ?? (quick ? 1 : 5));
 const SHORT = new Set(['memory', 'shutdown', 'bootstrap']);
 const CPU = quick ? { seconds: 0.3, warmup: 0.2 } : { seconds: 2, warmup: 1 };
-const JITTER = quick ? { seconds: 0.3, warmup: 0.5 } : { seconds: 3, warmup: 2 };
+// The window must hold at least one 1 s period after the start's burst of first runs.
+const JITTER = quick ? { seconds: 1, warmup: 1 } : { seconds: 3, warmup: 2 };
 const CADENCE_RUNS = quick ? 50 : 1000;
 
 const median = (xs) => {
