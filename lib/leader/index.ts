@@ -5,6 +5,12 @@ export {
   type LeaderElectorSettings,
 } from './leader-elector.js';
 export type { LeaderElectionOptions } from './leader-election.options.js';
-export type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
+export type {
+  AcquireResult,
+  Lease,
+  LeaseCallOptions,
+  LeaseStore,
+  LeaseWatch,
+} from './lease-store.js';
 export { InMemoryLeaseStore } from './memory-lease-store.js';
 export { LeaseStoreTimeoutError } from './store-call.js';

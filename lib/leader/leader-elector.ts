@@ -13,6 +13,7 @@ import { describe, messages } from './leader.messages.js';
 import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
 import { InMemoryLeaseStore } from './memory-lease-store.js';
 import { storeCall } from './store-call.js';
+import { settleWithin } from '../wait/settle-within.js';
 
 /** Where this replica stands, from {@link LeaderElector.leadership$}. */
 export interface Leadership {
@@ -41,6 +42,15 @@ export interface LeaderElectorSettings {
   logger?: ElectorLogger;
   /** Random numbers in [0, 1) for the acquire jitter. Default `Math.random`. */
   random?: () => number;
+}
+
+/** A store call as sent, whatever the elector made of it. */
+interface SentCall {
+  /** Settles when the store answers or fails, never rejects. */
+  readonly settled: Promise<void>;
+  done: boolean;
+  /** The term an acquire took, even one that answered after the elector gave up on it. */
+  lease: Lease | undefined;
 }
 
 const quiet: ManagedLoopObserver = {
@@ -93,6 +103,10 @@ export class LeaderElector implements LoopGate {
   private untrustedSeen = false;
   private watchFailing = false;
   private stopping: Promise<void> | undefined = undefined;
+  /** Set when shutdown begins: no acquire is sent from then on. */
+  private retiring = false;
+  /** The latest acquire or renew sent, with what it settled with (even after giving up on it). */
+  private lastCall: SentCall | undefined = undefined;
 
   /** @param options - see {@link LeaderElectionOptions} for defaults; checked here. */
   constructor(options: LeaderElectionOptions, settings: LeaderElectorSettings = {}) {
@@ -159,41 +173,89 @@ export class LeaderElector implements LoopGate {
   }
 
   /**
-   * Stops competing: ends the attempt in flight, stops leading, and (with `release`) releases
-   * the lease so that a follower takes over at once. Stop the leader-only loops first and wait
-   * for their runs: a lease released under a run still in flight lets two leaders overlap.
-   * Closes the store. Idempotent.
+   * Internal (the registry, when shutdown begins): sends no more acquires, so a replica that is
+   * shutting down never takes the lease. A leader goes on renewing while its leader-only runs
+   * settle: letting the lease lapse under a run still in flight would let a successor overlap
+   * it.
    */
-  stop(release: boolean): Promise<void> {
-    return (this.stopping ??= this.shutdown(release));
+  retire(): void {
+    this.retiring = true;
   }
 
-  private async shutdown(release: boolean): Promise<void> {
+  /**
+   * Stops competing: stops leading, waits for the store call in flight (so that a lease it took
+   * is known and released), and (with `release`) releases the lease so that a follower takes
+   * over at once. Stop the leader-only loops first and wait for their runs: a lease released
+   * under a run still in flight lets two leaders overlap. Closes the store. Everything it waits
+   * for is bounded by `timeout` ms, or `retryPeriod` if longer (default: `retryPeriod`); past
+   * it the store is closed without waiting and the lease, if still held, expires by itself.
+   * Idempotent.
+   */
+  stop(release: boolean, timeout = 0): Promise<void> {
+    const { retryPeriod } = this.options;
+    return (this.stopping ??= this.shutdown(release, Math.max(timeout, retryPeriod)));
+  }
+
+  private async shutdown(release: boolean, timeout: number): Promise<void> {
+    const { clock, name, identity } = this;
+    const end = clock.now() + timeout;
+    const left = (): number => Math.max(0, end - clock.now());
+    this.retiring = true;
     await this.loop.stop();
-    const term = this.term;
+    // The loop gave up on its call at once; the store may still answer, or a server that
+    // waited on a lock may still write until the call's own deadline.
+    const last = this.lastCall;
+    if (last !== undefined && !last.done) await settleWithin(last.settled, left(), clock);
+    const term = this.term ?? last?.lease;
+    // Unsure whether the last call took the lease: release every term of this identity.
+    const unsure = last !== undefined && !last.done;
     this.lose(undefined);
-    if (release && term !== undefined) {
+    if (release && (term !== undefined || unsure)) {
+      const lease: Lease = term ?? { holder: identity, token: 0 };
       try {
-        const { retryPeriod } = this.options;
-        const never = new AbortController().signal;
-        const call = (): Promise<boolean> => this.store.release(this.name, term);
-        if (await storeCall(call, 'release', retryPeriod, this.clock, never)) {
-          this.logger.log(messages.released(this.name));
+        const ms = Math.max(1, Math.min(this.options.retryPeriod, left()));
+        const call = (): Promise<boolean> => this.store.release(name, lease, { timeout: ms });
+        if (await storeCall(call, 'release', ms, clock, new AbortController().signal)) {
+          this.logger.log(messages.released(name));
         }
       } catch (error) {
-        this.logger.warn(messages.releaseFailed(this.name, describe(error)));
+        this.logger.warn(messages.releaseFailed(name, describe(error)));
       }
     }
     this.term = undefined;
-    await this.closeQuietly(() => this.watch?.close());
-    await this.closeQuietly(() => this.store.close?.());
+    await this.closeQuietly(async () => {
+      await this.watching;
+      await this.watch?.close();
+    }, left());
+    // Called even with no time left: a store closes its connections without waiting then.
+    await this.closeQuietly(() => this.store.close?.(), left());
     this.subject.complete();
   }
 
   private async tick(signal: AbortSignal): Promise<void> {
+    if (this.retiring) {
+      if (this.leading) await this.renew(signal);
+      return;
+    }
     this.keepWatching();
     if (this.leading) await this.renew(signal);
     else await this.acquire(signal);
+  }
+
+  /** Sends a store call, keeping it as {@link lastCall} until a later one. */
+  private send<T>(call: () => Promise<T>): Promise<T> {
+    const sent: SentCall = { settled: Promise.resolve(), done: false, lease: undefined };
+    const pending = call();
+    (sent as { settled: Promise<void> }).settled = pending.then(
+      (result) => {
+        sent.done = true;
+        const taken = result as Partial<AcquireResult> | undefined;
+        if (typeof taken === 'object' && taken?.acquired === true) sent.lease = taken.lease;
+      },
+      () => void (sent.done = true),
+    );
+    this.lastCall = sent;
+    return pending;
   }
 
   private async acquire(signal: AbortSignal): Promise<void> {
@@ -201,16 +263,18 @@ export class LeaderElector implements LoopGate {
     const sent = clock.now();
     let result: AcquireResult;
     try {
+      const timeout = options.renewDeadline;
       const call = (): Promise<AcquireResult> =>
-        this.store.acquire(name, identity, options.leaseDuration);
-      result = await storeCall(call, 'acquire', options.renewDeadline, clock, signal);
+        this.send(() => this.store.acquire(name, identity, options.leaseDuration, { timeout }));
+      result = await storeCall(call, 'acquire', timeout, clock, signal);
     } catch (error) {
       return this.failed('acquire', error, signal);
     }
     this.answered();
     if (result.acquired) {
       this.term = result.lease;
-      this.confirm(sent);
+      // Sent before shutdown began: kept to be released, never led.
+      if (!this.retiring) this.confirm(sent);
       return;
     }
     this.term = undefined;
@@ -231,7 +295,9 @@ export class LeaderElector implements LoopGate {
       // An answer after the deadline could not keep this replica leading anyway.
       const ms = Math.max(1, this.validUntil - sent);
       const call = (): Promise<boolean> =>
-        this.store.renew(this.name, term, this.options.leaseDuration);
+        this.send(() =>
+          this.store.renew(this.name, term, this.options.leaseDuration, { timeout: ms }),
+        );
       renewed = await storeCall(call, 'renew', ms, this.clock, signal);
     } catch (error) {
       // The deadline timer ends the term if no renewal gets through in time.
@@ -347,12 +413,11 @@ export class LeaderElector implements LoopGate {
     );
   }
 
-  private async closeQuietly(close: () => Promise<void> | undefined): Promise<void> {
-    try {
-      await this.watching;
-      await close();
-    } catch (error) {
-      this.logger.warn(describe(error));
-    }
+  /** Runs `close`, waiting for it no longer than `ms`. */
+  private async closeQuietly(close: () => Promise<void> | undefined, ms: number): Promise<void> {
+    const closing = Promise.resolve()
+      .then(close)
+      .catch((error: unknown) => this.logger.warn(describe(error)));
+    await settleWithin(closing, ms, this.clock);
   }
 }

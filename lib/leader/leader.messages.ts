@@ -19,6 +19,9 @@ export const messages = {
     `${where}: leaderOnly needs WaitModule's leaderElection option; without it every replica would run the loop`,
   timeout: (operation: string, ms: number) =>
     `the lease store did not answer ${operation} within ${ms} ms`,
+  late: (operation: string) =>
+    `the lease store refused ${operation}: it reached the server after its caller's deadline`,
+  listenLost: 'the LISTEN connection was lost while it started',
   started: (name: string, identity: string) =>
     `Leader election for ${show(name)} started as ${show(identity)}`,
   leading: (name: string, token: number) =>

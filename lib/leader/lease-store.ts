@@ -17,6 +17,18 @@ export type AcquireResult =
       readonly holder: string | undefined;
     };
 
+/** How long the caller of a {@link LeaseStore} call waits for its answer. */
+export interface LeaseCallOptions {
+  /**
+   * The caller gives up on the call this many milliseconds after making it, and from then on
+   * treats its outcome as unknown. A store must make sure that the call takes effect before
+   * then or never: a statement that waited on a row lock, or a command queued on a frozen
+   * server, must not write once it is too late. Default: no limit (the call may land whenever
+   * the server gets to it).
+   */
+  readonly timeout?: number;
+}
+
 /** A subscription to a lease's release announcements. */
 export interface LeaseWatch {
   /** False once the subscription was lost (a dropped connection); the elector then watches again. */
@@ -29,7 +41,9 @@ export interface LeaseWatch {
  * `nestjs-wait/redis` or `PostgresLeaseStore` from `nestjs-wait/postgres`, or your own.
  *
  * Each operation must be atomic on the store's side, and a lease's time to live must be kept by
- * the store's clock (not the caller's), so that the replicas' clocks never have to agree.
+ * the store's clock (not the caller's), counted from the moment the store writes it (not from
+ * when the call arrived), so that the replicas' clocks never have to agree. A call must take
+ * effect before its `timeout` or not at all ({@link LeaseCallOptions}).
  */
 export interface LeaseStore {
   /**
@@ -38,11 +52,24 @@ export interface LeaseStore {
    * came too late, a renewal cut off). Either way the taker starts a new term with a new token,
    * greater than every earlier one; that must hold even after the lease's key or row is gone.
    */
-  acquire(name: string, identity: string, ttl: number): Promise<AcquireResult>;
-  /** Extends the lease to `ttl` milliseconds from now if `lease` is still its term; false otherwise. */
-  renew(name: string, lease: Lease, ttl: number): Promise<boolean>;
-  /** Ends the term `lease` if it is still in force, and announces it to watchers; false otherwise. */
-  release(name: string, lease: Lease): Promise<boolean>;
+  acquire(
+    name: string,
+    identity: string,
+    ttl: number,
+    options?: LeaseCallOptions,
+  ): Promise<AcquireResult>;
+  /**
+   * Extends the lease to `ttl` milliseconds from the moment the store writes it, if `lease` is
+   * still its term; false otherwise.
+   */
+  renew(name: string, lease: Lease, ttl: number, options?: LeaseCallOptions): Promise<boolean>;
+  /**
+   * Ends the lease if `lease.holder` holds it with `lease.token` or a greater token (a term of
+   * its own it never heard of: an acquire that landed after its caller gave up), and announces
+   * it to watchers; false otherwise. An elector releases only when it shuts down, so ending its
+   * later terms too is what it wants.
+   */
+  release(name: string, lease: Lease, options?: LeaseCallOptions): Promise<boolean>;
   /**
    * Optional: calls `onReleased` whenever lease `name` is released, so that a follower takes over
    * at once instead of at its next retry.

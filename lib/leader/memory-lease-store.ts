@@ -11,6 +11,7 @@ interface Held {
  * Leases in this process's memory: for one replica, for tests, and as the default store. It
  * elects a leader among the electors of one process only; use `RedisLeaseStore` or
  * `PostgresLeaseStore` across replicas. Time to live is kept on `clock` (default `realClock`).
+ * Every call takes effect at once, so a call's `timeout` never matters here.
  */
 export class InMemoryLeaseStore implements LeaseStore {
   private readonly leases = new Map<string, Held>();
@@ -44,7 +45,12 @@ export class InMemoryLeaseStore implements LeaseStore {
 
   release(name: string, lease: Lease): Promise<boolean> {
     const held = this.leases.get(name);
-    if (held === undefined || held.expiresAt <= this.clock.now() || !sameTerm(held, lease)) {
+    if (
+      held === undefined ||
+      held.expiresAt <= this.clock.now() ||
+      held.holder !== lease.holder ||
+      held.token < lease.token
+    ) {
       return Promise.resolve(false);
     }
     this.leases.delete(name);

@@ -254,8 +254,10 @@ export class PollingRegistry
     // One reason for every loop: Node builds a DOMException (with its stack) per abort() called
     // without one, and that was a third of the time to stop 100,000 loops.
     const reason = new DOMException('The application is shutting down', 'AbortError');
-    const stopped = Promise.all(loops.map((loop) => loop.stop(reason)));
     const { shutdownTimeout, clock } = this.options;
+    const began = clock.now();
+    this.elector?.retire();
+    const stopped = Promise.all(loops.map((loop) => loop.stop(reason)));
     const inFlight = loops.filter((loop) => loop.inFlight).length;
     const settled = await settleWithin(stopped, shutdownTimeout, clock);
     if (settled) {
@@ -273,7 +275,9 @@ export class PollingRegistry
       const names = held.map((loop) => loop.name);
       if (release && held.length > 0)
         this.logger.warn(leaderMessages.notReleased(elector.name, names));
-      await elector.stop(release && held.length === 0);
+      // What is left of shutdownTimeout (at least the retry period) bounds the release.
+      const left = began + shutdownTimeout - clock.now();
+      await elector.stop(release && held.length === 0, left);
     }
     this.telemetry?.close();
     this.events.complete();

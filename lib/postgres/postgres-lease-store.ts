@@ -1,5 +1,13 @@
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from '../leader/lease-store.js';
+import type {
+  AcquireResult,
+  Lease,
+  LeaseCallOptions,
+  LeaseStore,
+  LeaseWatch,
+} from '../leader/lease-store.js';
+import { messages } from '../leader/leader.messages.js';
+import { LeaseCallLateError, ServerDeadline } from '../leader/server-deadline.js';
 import { loadPeer } from '../leader/optional-peer.js';
 
 /** How `PostgresLeaseStore` reaches PostgreSQL; every field has a default. */
@@ -28,16 +36,40 @@ interface Listener {
   readonly client: PoolClient;
   alive: boolean;
   readonly byName: Map<string, Set<() => void>>;
+  /** Marks it dead and destroys its connection; idempotent. */
+  readonly lost: () => void;
 }
+
+/** pg's client keeps its socket here; destroying it is the only way not to wait on the server. */
+function destroySocket(client: object): void {
+  (client as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+}
+
+/** The server's clock in microseconds since the epoch: the floor of every new token. */
+const MICROS = `(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`;
+/** The server's clock in ms, which every answer carries (see ServerDeadline). */
+const SERVER_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS server_ms`;
+/**
+ * Whether the statement is still within its caller's deadline, in server ms (`$D`, replaced by
+ * the statement's last parameter; NULL for none). Checked where the row is written: in an
+ * upsert's ON CONFLICT condition, after PostgreSQL took the row's lock.
+ */
+const ON_TIME = `($D::float8 IS NULL OR clock_timestamp() <= to_timestamp($D::float8 / 1000))`;
+/** The expiry of a lease written now, `ttl` the parameter holding its milliseconds. */
+const expiry = (ttl: string): string => `clock_timestamp() + ${ttl} * interval '1 millisecond'`;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,40}(\.[A-Za-z_][A-Za-z0-9_]{0,40})?$/;
 
 /**
  * Leases in PostgreSQL, for replicas of one app (`nestjs-wait/postgres`, needs `pg`). Every
  * operation is one conditional statement, so any connection of a pool will do (no session
- * state, no advisory locks, which break on pooled connections). Expiry is kept by the server's
- * `clock_timestamp()`. Fencing tokens come from a sequence and never fall below the row's last
- * token, so they grow even if the row is deleted or written by something else.
+ * state, no advisory locks, which break on pooled connections). Each is an upsert, which makes
+ * PostgreSQL take the row's lock before it checks the term and computes the new expiry: a
+ * statement that waited on a locked row (a long transaction, a migration) writes an expiry
+ * counted from when it took the row, and writes nothing once its caller's deadline has passed.
+ * Expiry is kept by the server's `clock_timestamp()`. Fencing tokens come from a sequence and
+ * never fall below the row's last token or the server's clock in microseconds, so they grow
+ * even if the row, the table or the sequence is lost.
  *
  * A release is announced with `NOTIFY`, so followers take over at once.
  */
@@ -49,6 +81,11 @@ export class PostgresLeaseStore implements LeaseStore {
   private ready: Promise<void> | undefined = undefined;
   private own: Pool | undefined = undefined;
   private listener: Promise<Listener> | undefined = undefined;
+  /** The LISTEN connection once it listens. */
+  private current: Listener | undefined = undefined;
+  /** Every connection of the store's own pool, destroyed at close if the server hangs. */
+  private readonly clients = new Set<PoolClient | object>();
+  private readonly deadline = new ServerDeadline();
 
   /** @param options - see {@link PostgresLeaseStoreOptions} for defaults. */
   constructor(private readonly options: PostgresLeaseStoreOptions = {}) {
@@ -69,49 +106,90 @@ export class PostgresLeaseStore implements LeaseStore {
     this.channel = `${table}_released`;
   }
 
-  async acquire(name: string, identity: string, ttl: number): Promise<AcquireResult> {
+  async acquire(
+    name: string,
+    identity: string,
+    ttl: number,
+    options?: LeaseCallOptions,
+  ): Promise<AcquireResult> {
     // One statement: take the row if it expired or is this identity's; either way report the
-    // holder the statement saw. GREATEST keeps tokens growing past a row written by hand.
-    const { rows } = await this.query<{ token: string | null; holder: string }>(
+    // holder. GREATEST keeps tokens growing past a row written by hand, and past the server's
+    // clock in microseconds, so they grow even after the table and its sequence were lost.
+    const row = await this.statement<{ token: string | null; holder: string | null }>(
+      'acquire',
+      options,
       `WITH taken AS (
          INSERT INTO ${this.table} AS l (name, holder, token, expires_at)
-         VALUES ($1, $2, nextval('${this.sequence}'), clock_timestamp() + $3 * interval '1 millisecond')
+         SELECT $1, $2, GREATEST(nextval('${this.sequence}'), ${MICROS}), ${expiry('$3')}
+         WHERE ${ON_TIME}
          ON CONFLICT (name) DO UPDATE
-           SET holder = excluded.holder, token = GREATEST(excluded.token, l.token + 1),
-               expires_at = excluded.expires_at
-           WHERE l.expires_at <= clock_timestamp() OR l.holder = excluded.holder
-         RETURNING token, holder)
-       SELECT token::text, holder FROM taken
-       UNION ALL
-       SELECT NULL, holder FROM ${this.table} WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
+           SET holder = excluded.holder, token = GREATEST(excluded.token, l.token + 1, ${MICROS}),
+               expires_at = ${expiry('$3')}
+           WHERE (l.expires_at <= clock_timestamp() OR l.holder = excluded.holder) AND ${ON_TIME}
+         RETURNING token, holder, expires_at)
+       SELECT (SELECT token::text FROM taken WHERE expires_at > clock_timestamp()) AS token,
+              COALESCE((SELECT holder FROM taken),
+                       (SELECT holder FROM ${this.table} WHERE name = $1)) AS holder,
+              ${SERVER_MS}, NOT ${ON_TIME} AS late`,
       [name, identity, ttl],
+      (r) => r.token === null,
     );
-    const row = rows[0];
-    if (row?.token != null) {
+    if (row.token !== null) {
       return { acquired: true, lease: { holder: identity, token: Number(row.token) } };
     }
-    return { acquired: false, holder: row?.holder };
+    if (row.holder === null) {
+      // The row was created by a statement that committed after this one began: its snapshot
+      // does not show it, a new statement's does.
+      const { rows } = await this.query<{ holder: string }>(
+        `SELECT holder FROM ${this.table} WHERE name = $1`,
+        [name],
+      );
+      return { acquired: false, holder: rows[0]?.holder };
+    }
+    return { acquired: false, holder: row.holder };
   }
 
-  async renew(name: string, lease: Lease, ttl: number): Promise<boolean> {
-    const { rowCount } = await this.query(
-      `UPDATE ${this.table} SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
-       WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp()`,
+  async renew(name: string, lease: Lease, ttl: number, options?: LeaseCallOptions): Promise<boolean> {
+    // An upsert, not an UPDATE: PostgreSQL evaluates an UPDATE's condition and new values
+    // before it waits for a locked row, and an upsert's after it took the lock, so a renewal
+    // that waited on a lock checks the term, the deadline and the expiry then. A row that is
+    // gone is replaced by an expired one (harmless: anyone may take it, with a greater token).
+    const row = await this.statement<{ done: boolean }>(
+      'renew',
+      options,
+      `WITH renewed AS (
+         INSERT INTO ${this.table} AS l (name, holder, token, expires_at)
+         SELECT $1, $2, $3, '-infinity' WHERE ${ON_TIME}
+         ON CONFLICT (name) DO UPDATE SET expires_at = ${expiry('$4')}
+           WHERE l.holder = $2 AND l.token = $3 AND l.expires_at > clock_timestamp() AND ${ON_TIME}
+         RETURNING expires_at)
+       SELECT EXISTS (SELECT 1 FROM renewed WHERE expires_at > '-infinity') AS done,
+              ${SERVER_MS}, NOT ${ON_TIME} AS late`,
       [name, lease.holder, lease.token, ttl],
+      (r) => !r.done,
     );
-    return rowCount === 1;
+    return row.done;
   }
 
-  async release(name: string, lease: Lease): Promise<boolean> {
-    const { rowCount } = await this.query(
+  async release(name: string, lease: Lease, options?: LeaseCallOptions): Promise<boolean> {
+    // The holder's term with this token or a later one ends now (see LeaseStore.release); a
+    // placeholder row for a lease that is gone stays at '-infinity', so it is told apart.
+    const row = await this.statement<{ done: boolean }>(
+      'release',
+      options,
       `WITH released AS (
-         UPDATE ${this.table} SET expires_at = '-infinity'
-         WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp()
-         RETURNING name)
-       SELECT pg_notify($4, name) FROM released`,
+         INSERT INTO ${this.table} AS l (name, holder, token, expires_at)
+         SELECT $1, $2, $3, '-infinity' WHERE ${ON_TIME}
+         ON CONFLICT (name) DO UPDATE SET expires_at = clock_timestamp()
+           WHERE l.holder = $2 AND l.token >= $3 AND l.expires_at > clock_timestamp() AND ${ON_TIME}
+         RETURNING name, expires_at),
+       announced AS (
+         SELECT pg_notify($4, name) FROM released WHERE expires_at > '-infinity')
+       SELECT EXISTS (SELECT 1 FROM announced) AS done, ${SERVER_MS}, NOT ${ON_TIME} AS late`,
       [name, lease.holder, lease.token, this.channel],
+      (r) => !r.done,
     );
-    return rowCount === 1;
+    return row.done;
   }
 
   async watch(name: string, onReleased: () => void): Promise<LeaseWatch> {
@@ -127,17 +205,18 @@ export class PostgresLeaseStore implements LeaseStore {
       get active() {
         return listener.alive;
       },
-      close: async () => {
+      close: () => {
         callbacks.delete(callback);
         if (callbacks.size === 0) listener.byName.delete(name);
-        if (listener.byName.size > 0) return;
-        if (this.listener !== undefined && (await this.listener) === listener) {
+        if (listener.byName.size > 0) return Promise.resolve();
+        if (this.current === listener) {
+          this.current = undefined;
           this.listener = undefined;
         }
-        if (!listener.alive) return; // lost: released already
-        listener.alive = false;
-        await listener.client.query(`UNLISTEN "${this.channel}"`).catch(() => undefined);
-        listener.client.release();
+        // Destroyed rather than UNLISTENed and kept: nothing to wait for from a server that
+        // may be frozen or gone, and the pool opens a fresh connection when one is needed.
+        listener.lost();
+        return Promise.resolve();
       },
     };
   }
@@ -153,28 +232,40 @@ export class PostgresLeaseStore implements LeaseStore {
       pool.connect((error: Error | undefined, client: PoolClient | undefined) => {
         if (error !== undefined || client === undefined)
           return reject(error ?? new Error('no client'));
-        const opened: Listener = { client, alive: true, byName: new Map() };
-        const lost = (): void => {
-          if (!opened.alive) return;
-          opened.alive = false;
-          // Back to the pool, destroyed: a dead LISTEN connection kept checked out would hold
-          // its pool slot for ever, and a few lost connections would leave none for the leases.
-          client.release(true);
-          // The next watch() opens a new connection.
-          void this.listener?.then((current) => {
-            if (current === opened) this.listener = undefined;
-          });
+        const opened: Listener = {
+          client,
+          alive: true,
+          byName: new Map(),
+          lost: () => {
+            if (!opened.alive) return;
+            opened.alive = false;
+            // Back to the pool, destroyed: a dead LISTEN connection kept checked out would hold
+            // its pool slot for ever, and a few lost connections would leave none for leases.
+            client.release(true);
+            destroySocket(client);
+            // The next watch() opens a new connection. Only the listener that is settled and
+            // current is forgotten: the one being opened may be this very one, about to reject
+            // (chaining on it here made an unhandled rejection of a LISTEN killed mid-way).
+            if (this.current === opened) {
+              this.current = undefined;
+              this.listener = undefined;
+            }
+          },
         };
-        client.on('error', lost);
-        client.on('end', lost);
+        client.on('error', opened.lost);
+        client.on('end', opened.lost);
         client.on('notification', (message) => {
           if (message.channel !== this.channel) return;
           for (const callback of opened.byName.get(message.payload ?? '') ?? []) callback();
         });
         client.query(`LISTEN "${this.channel}"`).then(
-          () => resolve(opened),
+          () => {
+            if (!opened.alive) return reject(new Error(messages.listenLost));
+            this.current = opened;
+            resolve(opened);
+          },
           (failure: Error) => {
-            lost();
+            opened.lost();
             reject(failure);
           },
         );
@@ -182,25 +273,66 @@ export class PostgresLeaseStore implements LeaseStore {
     });
   }
 
+  /**
+   * Ends the store's own pool and its LISTEN connection without waiting on the server: after
+   * `pool.end()` has had 100 ms, the sockets still open are destroyed, so that a frozen or
+   * unreachable server never holds a shutdown or the process.
+   */
   async close(): Promise<void> {
-    const listener = await this.listener?.catch(() => undefined);
-    if (listener?.alive === true) {
-      listener.alive = false;
-      listener.client.release(true);
-    }
-    await this.own?.end();
+    this.current?.lost();
+    this.current = undefined;
+    const own = this.own;
+    if (own === undefined) return;
+    const ended = own.end().catch(() => undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, 100)));
+    await Promise.race([ended, late]);
+    clearTimeout(timer);
+    for (const client of this.clients) destroySocket(client);
+    this.clients.clear();
+  }
+
+  /**
+   * One statement with the call's deadline appended as its last parameter (`$D`). The answer
+   * must be one row with `server_ms` and `late`; a late call that changed nothing (`unchanged`)
+   * rejects with {@link LeaseCallLateError}.
+   */
+  private async statement<R extends object>(
+    operation: string,
+    options: LeaseCallOptions | undefined,
+    text: string,
+    values: unknown[],
+    unchanged: (row: R) => boolean,
+  ): Promise<R> {
+    const started = this.deadline.now();
+    const pool = await this.prepared();
+    const deadline = this.deadline.of(started, options?.timeout) ?? null;
+    const sql = text.replaceAll('$D', `$${values.length + 1}`);
+    const { rows } = await pool.query<R & { server_ms: number; late: boolean }>(sql, [
+      ...values,
+      deadline,
+    ]);
+    const row = rows[0];
+    this.deadline.observe(row.server_ms);
+    if (row.late && unchanged(row)) throw new LeaseCallLateError(messages.late(operation));
+    return row;
   }
 
   private async query<R extends object = object>(
     text: string,
     values: unknown[],
   ): Promise<{ rows: R[]; rowCount: number | null }> {
+    return (await this.prepared()).query<R>(text, values);
+  }
+
+  /** The pool, once the table exists and the server's clock is known. */
+  private async prepared(): Promise<Pool> {
     const pool = await this.connection();
     await (this.ready ??= this.createTable(pool).catch((error: unknown) => {
       this.ready = undefined; // try again on the next call
       throw error;
     }));
-    return pool.query<R>(text, values);
+    return pool;
   }
 
   private connection(): Promise<Pool> {
@@ -222,6 +354,8 @@ export class PostgresLeaseStore implements LeaseStore {
       // An idle connection killed by the server emits 'error' on the pool: without a listener
       // that would crash the process; the next query reconnects.
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => this.clients.add(client));
+      pool.on('remove', (client) => this.clients.delete(client));
       this.own = pool;
       return pool;
     })());
@@ -245,5 +379,7 @@ export class PostgresLeaseStore implements LeaseStore {
         if (code !== '23505' && code !== '42P07') throw error;
       }
     }
+    const { rows } = await pool.query<{ server_ms: number }>(`SELECT ${SERVER_MS}`);
+    this.deadline.observe(rows[0].server_ms);
   }
 }

@@ -1,5 +1,13 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from '../leader/lease-store.js';
+import type {
+  AcquireResult,
+  Lease,
+  LeaseCallOptions,
+  LeaseStore,
+  LeaseWatch,
+} from '../leader/lease-store.js';
+import { messages } from '../leader/leader.messages.js';
+import { LeaseCallLateError, ServerDeadline } from '../leader/server-deadline.js';
 import { loadPeer } from '../leader/optional-peer.js';
 
 /** How `RedisLeaseStore` reaches Redis; every field has a default. */
@@ -19,42 +27,74 @@ export interface RedisLeaseStoreOptions {
 
 // Values are 'nestjs-wait/1 <token> <holder>'; anything else in a lease key is not trusted.
 // Atomic on the server: a lease key is only ever taken, extended or deleted by these scripts.
-// KEYS: lease, token counter. ARGV: identity, ttl. The counter has no expiry, so a new term's
-// token is greater than every earlier one even after the lease key expired.
-const ACQUIRE = `
+// Every script first reads the server's clock (TIME, allowed before writes since Redis 5's
+// effects replication): it answers with it, and refuses to act after ARGV's deadline (server
+// ms, 0 for none), so a command queued on a paused or frozen server does nothing once its
+// caller gave up. Numbers go out as strings: Lua's tostring() would print 1.7e+15.
+const CLOCK = `
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local nowText = string.format('%.3f', now)
+local deadline = tonumber(ARGV[#ARGV])
+if deadline > 0 and now > deadline then return {-1, nowText} end`;
+// KEYS: lease, token counter. ARGV: identity, ttl, deadline. The counter has no expiry, and a
+// token is never below the server's clock in microseconds, so a new term's token is greater
+// than every earlier one even after the lease key expired or Redis lost its data.
+const ACQUIRE = `${CLOCK}
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local holder = string.match(cur, '^nestjs%-wait/1 %d+ (.+)$')
   if holder ~= ARGV[1] then
-    if holder then return {0, holder} end
-    return {0}
+    if holder then return {0, nowText, holder} end
+    return {0, nowText}
   end
 end
 local token = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], 'nestjs-wait/1 ' .. token .. ' ' .. ARGV[1], 'PX', ARGV[2])
-return {1, tostring(token)}`;
-// KEYS: lease. ARGV: value, ttl.
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
-// KEYS: lease. ARGV: value, channel, name.
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
-  return 1
+local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if token < floor then
+  token = floor
+  redis.call('SET', KEYS[2], string.format('%.0f', token))
 end
-return 0`;
+local text = string.format('%.0f', token)
+redis.call('SET', KEYS[1], 'nestjs-wait/1 ' .. text .. ' ' .. ARGV[1], 'PX', ARGV[2])
+return {1, nowText, text}`;
+// KEYS: lease. ARGV: value, ttl, deadline. PEXPIRE counts from now: when the script runs.
+const RENEW = `${CLOCK}
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return {redis.call('PEXPIRE', KEYS[1], ARGV[2]), nowText}
+end
+return {0, nowText}`;
+// KEYS: lease. ARGV: holder, token, channel, name, deadline. Ends the holder's term with that
+// token or a later one (see LeaseStore.release).
+const RELEASE = `${CLOCK}
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local token, holder = string.match(cur, '^nestjs%-wait/1 (%d+) (.+)$')
+  if holder == ARGV[1] and tonumber(token) >= tonumber(ARGV[2]) then
+    redis.call('DEL', KEYS[1])
+    redis.call('PUBLISH', ARGV[3], ARGV[4])
+    return {1, nowText}
+  end
+end
+return {0, nowText}`;
 
 /**
- * Leases in Redis, for replicas of one app (`nestjs-wait/redis`, needs `ioredis`). A lease is one
- * key set with `NX`-like semantics and `PX` (so Redis's clock keeps the time to live), taken,
- * renewed and released by Lua scripts that compare the whole value (term token and holder).
- * Fencing tokens come from a counter key beside it (`INCR`); they grow as long as Redis keeps its
- * data (persistence or replication), so a Redis that loses its data restarts them.
+ * Leases in Redis, for replicas of one app (`nestjs-wait/redis`, needs `ioredis`; Redis 5 or
+ * later). A lease is one key set with `PX` (so Redis's clock keeps the time to live, counted
+ * from when the script runs), taken, renewed and released by Lua scripts that compare the whole
+ * value (term token and holder) and refuse to act after the caller's deadline.
+ *
+ * Fencing tokens come from a counter key beside it (`INCR`), never below the server's clock in
+ * microseconds: they keep growing even when Redis loses its data (a restart without
+ * persistence, a failover to an empty replica), as long as its clock does not go back.
  * Keys use a hash tag, `{name}`, so a lease's keys share a Redis Cluster slot.
  *
  * A release is published on a channel, so followers take over at once.
+ *
+ * The store's own connections queue nothing while disconnected and never resend a command
+ * after a reconnect (a resent command would be one its caller gave up on). A `client` you pass
+ * is used as it is: give it `autoResendUnfulfilledCommands: false` for the same guarantee.
  */
 export class RedisLeaseStore implements LeaseStore {
   private readonly prefix: string;
@@ -64,6 +104,7 @@ export class RedisLeaseStore implements LeaseStore {
   /** The client's last connection error: a failed command reports it (a wrong password, say). */
   private lastError: Error | undefined = undefined;
   private readonly owned: Promise<Redis>[] = [];
+  private readonly deadline = new ServerDeadline();
 
   /** @param options - see {@link RedisLeaseStoreOptions} for defaults. */
   constructor(private readonly options: RedisLeaseStoreOptions = {}) {
@@ -82,30 +123,41 @@ export class RedisLeaseStore implements LeaseStore {
     this.prefix = keyPrefix ?? 'nestjs-wait:lease:';
   }
 
-  async acquire(name: string, identity: string, ttl: number): Promise<AcquireResult> {
-    const redis = await this.connection();
-    const reply = (await this.command(() =>
-      redis.eval(ACQUIRE, 2, this.key(name), `${this.key(name)}:token`, identity, ttl),
-    )) as [number, string?];
-    if (reply[0] === 1)
-      return { acquired: true, lease: { holder: identity, token: toToken(reply[1]) } };
-    return { acquired: false, holder: reply[1] };
+  async acquire(
+    name: string,
+    identity: string,
+    ttl: number,
+    options?: LeaseCallOptions,
+  ): Promise<AcquireResult> {
+    const key = this.key(name);
+    const reply = await this.script('acquire', options, (redis, deadline) =>
+      redis.eval(ACQUIRE, 2, key, `${key}:token`, identity, ttl, deadline),
+    );
+    if (reply[0] === 1) return { acquired: true, lease: { holder: identity, token: toToken(reply[2]) } };
+    return { acquired: false, holder: reply[2] };
   }
 
-  async renew(name: string, lease: Lease, ttl: number): Promise<boolean> {
-    const redis = await this.connection();
-    const reply = await this.command(() =>
-      redis.eval(RENEW, 1, this.key(name), valueOf(lease), ttl),
+  async renew(name: string, lease: Lease, ttl: number, options?: LeaseCallOptions): Promise<boolean> {
+    const reply = await this.script('renew', options, (redis, deadline) =>
+      redis.eval(RENEW, 1, this.key(name), valueOf(lease), ttl, deadline),
     );
-    return reply === 1;
+    return reply[0] === 1;
   }
 
-  async release(name: string, lease: Lease): Promise<boolean> {
-    const redis = await this.connection();
-    const reply = await this.command(() =>
-      redis.eval(RELEASE, 1, this.key(name), valueOf(lease), this.channel(name), name),
+  async release(name: string, lease: Lease, options?: LeaseCallOptions): Promise<boolean> {
+    const reply = await this.script('release', options, (redis, deadline) =>
+      redis.eval(
+        RELEASE,
+        1,
+        this.key(name),
+        lease.holder,
+        lease.token,
+        this.channel(name),
+        name,
+        deadline,
+      ),
     );
-    return reply === 1;
+    return reply[0] === 1;
   }
 
   async watch(name: string, onReleased: () => void): Promise<LeaseWatch> {
@@ -121,16 +173,20 @@ export class RedisLeaseStore implements LeaseStore {
     // ioredis subscribes again by itself after a reconnect: the watch stays active.
     return {
       active: true,
-      close: async () => {
+      close: () => {
         listeners.delete(listener);
         if (listeners.size === 0) {
           this.listeners.delete(channel);
-          await subscriber.unsubscribe(channel).catch(() => undefined);
+          // Not awaited: the subscriber queues while offline, and a frozen or unreachable
+          // server must not hold a shutdown; no callback runs for this watch any more.
+          subscriber.unsubscribe(channel).catch(() => undefined);
         }
+        return Promise.resolve();
       },
     };
   }
 
+  /** Closes the store's own connections at once, without waiting for the server. */
   async close(): Promise<void> {
     const owned = await Promise.allSettled(this.owned);
     for (const result of owned) {
@@ -152,23 +208,30 @@ export class RedisLeaseStore implements LeaseStore {
       : this.open(false));
   }
 
-  /** A client of the store's own: the main one fails fast while disconnected (no queue to pile up). */
+  /**
+   * A client of the store's own: the main one fails fast while disconnected (no queue to pile
+   * up); neither resends a command after a reconnect; a disconnect closes the socket within
+   * 100 ms even when the server does not answer (ioredis waits 2 s by default, holding the
+   * process open after a shutdown).
+   */
   private open(subscriber: boolean): Promise<Redis> {
     const opened = (async () => {
       const { client, url, redis } = this.options;
+      const own = {
+        enableOfflineQueue: subscriber,
+        autoResendUnfulfilledCommands: false,
+        disconnectTimeout: 100,
+      };
       let connection: Redis;
       if (client !== undefined) {
-        connection = client.duplicate();
+        connection = client.duplicate(subscriber ? own : {});
       } else {
         const module = await loadPeer<{ Redis?: typeof Redis; default?: typeof Redis }>(
           'ioredis',
           'RedisLeaseStore',
         );
         const Client = (module.Redis ?? module.default)!;
-        connection = new Client(url ?? 'redis://127.0.0.1:6379', {
-          enableOfflineQueue: subscriber,
-          ...redis,
-        });
+        connection = new Client(url ?? 'redis://127.0.0.1:6379', { ...own, ...redis });
       }
       // Without a listener ioredis prints every reconnection error; failed commands report it.
       connection.on('error', (error: Error) => (this.lastError = error));
@@ -185,19 +248,37 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   /**
-   * Runs a command; a failure while disconnected names the connection's own error. The store's
-   * own client queues nothing while disconnected, so its first command waits for the connection.
+   * Runs a script with the call's server deadline and learns the server's time from its answer.
+   * A failure while disconnected names the connection's own error. The store's own client queues
+   * nothing while disconnected, so its first command waits for the connection.
    */
-  private async command<T>(run: () => Promise<T>): Promise<T> {
+  private async script(
+    operation: string,
+    options: LeaseCallOptions | undefined,
+    run: (redis: Redis, deadline: string) => Promise<unknown>,
+  ): Promise<[number, string, string?]> {
+    const started = this.deadline.now();
     try {
       const redis = await this.connection();
       if (redis.status !== 'ready' && redis.options.enableOfflineQueue === false) {
         await this.connected(redis);
       }
-      return await run();
+      if (!this.deadline.calibrated && options?.timeout !== undefined) {
+        const [seconds, micros] = await redis.time();
+        this.deadline.observe(Number(seconds) * 1000 + Number(micros) / 1000);
+      }
+      const deadline = this.deadline.of(started, options?.timeout);
+      const reply = (await run(redis, deadline === undefined ? '0' : deadline.toFixed(3))) as [
+        number,
+        string,
+        string?,
+      ];
+      this.deadline.observe(Number(reply[1]));
+      if (reply[0] === -1) throw new LeaseCallLateError(messages.late(operation));
+      return reply;
     } catch (error) {
       const cause = this.lastError;
-      if (cause !== undefined && cause !== error) {
+      if (cause !== undefined && cause !== error && !(error instanceof LeaseCallLateError)) {
         throw new Error(`${cause.message} (${(error as Error).message})`, { cause: error });
       }
       throw error;
