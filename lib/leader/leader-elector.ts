@@ -214,7 +214,9 @@ export class LeaderElector implements LoopGate {
       const lease: Lease = term ?? { holder: identity, token: 0 };
       try {
         const ms = Math.max(1, Math.min(this.options.retryPeriod, left()));
-        const call = (): Promise<boolean> => this.store.release(name, lease, { timeout: ms });
+        // No deadline for the store: a release that lands late still only ends this identity's
+        // terms, and it must land after any acquire still queued before it.
+        const call = (): Promise<boolean> => this.store.release(name, lease);
         if (await storeCall(call, 'release', ms, clock, new AbortController().signal)) {
           this.logger.log(messages.released(name));
         }

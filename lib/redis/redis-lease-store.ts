@@ -92,9 +92,8 @@ return {0, nowText}`;
  *
  * A release is published on a channel, so followers take over at once.
  *
- * The store's own connections queue nothing while disconnected and never resend a command
- * after a reconnect (a resent command would be one its caller gave up on). A `client` you pass
- * is used as it is: give it `autoResendUnfulfilledCommands: false` for the same guarantee.
+ * The store's main connection queues nothing while disconnected. A command that ioredis resends
+ * after a reconnect still carries its deadline, so it does nothing once its caller gave up.
  */
 export class RedisLeaseStore implements LeaseStore {
   private readonly prefix: string;
@@ -210,18 +209,13 @@ export class RedisLeaseStore implements LeaseStore {
 
   /**
    * A client of the store's own: the main one fails fast while disconnected (no queue to pile
-   * up); neither resends a command after a reconnect; a disconnect closes the socket within
-   * 100 ms even when the server does not answer (ioredis waits 2 s by default, holding the
-   * process open after a shutdown).
+   * up); a disconnect closes the socket within 100 ms even when the server does not answer
+   * (ioredis waits 2 s by default, holding the process open after a shutdown).
    */
   private open(subscriber: boolean): Promise<Redis> {
     const opened = (async () => {
       const { client, url, redis } = this.options;
-      const own = {
-        enableOfflineQueue: subscriber,
-        autoResendUnfulfilledCommands: false,
-        disconnectTimeout: 100,
-      };
+      const own = { enableOfflineQueue: subscriber, disconnectTimeout: 100 };
       let connection: Redis;
       if (client !== undefined) {
         connection = client.duplicate(subscriber ? own : {});
