@@ -49,6 +49,8 @@ interface SentCall {
   /** Settles when the store answers or fails, never rejects. */
   readonly settled: Promise<void>;
   done: boolean;
+  /** Clock time after which the store no longer applies it (its timeout). */
+  readonly deadline: number;
   /** The term an acquire took, even one that answered after the elector gave up on it. */
   lease: Lease | undefined;
 }
@@ -203,9 +205,12 @@ export class LeaderElector implements LoopGate {
     this.retiring = true;
     await this.loop.stop();
     // The loop gave up on its call at once; the store may still answer, or a server that
-    // waited on a lock may still write until the call's own deadline.
+    // waited on a lock may still write, until the call's own deadline.
     const last = this.lastCall;
-    if (last !== undefined && !last.done) await settleWithin(last.settled, left(), clock);
+    if (last !== undefined && !last.done) {
+      const wait = Math.min(left(), last.deadline - clock.now());
+      if (wait > 0) await settleWithin(last.settled, wait, clock);
+    }
     const term = this.term ?? last?.lease;
     // Unsure whether the last call took the lease: release every term of this identity.
     const unsure = last !== undefined && !last.done;
@@ -213,7 +218,7 @@ export class LeaderElector implements LoopGate {
     if (release && (term !== undefined || unsure)) {
       const lease: Lease = term ?? { holder: identity, token: 0 };
       try {
-        const ms = Math.max(1, Math.min(this.options.retryPeriod, left()));
+        const ms = Math.min(this.options.retryPeriod, left());
         // No deadline for the store: a release that lands late still only ends this identity's
         // terms, and it must land after any acquire still queued before it.
         const call = (): Promise<boolean> => this.store.release(name, lease);
@@ -245,8 +250,9 @@ export class LeaderElector implements LoopGate {
   }
 
   /** Sends a store call, keeping it as {@link lastCall} until a later one. */
-  private send<T>(call: () => Promise<T>): Promise<T> {
-    const sent: SentCall = { settled: Promise.resolve(), done: false, lease: undefined };
+  private send<T>(timeout: number, call: () => Promise<T>): Promise<T> {
+    const deadline = this.clock.now() + timeout;
+    const sent: SentCall = { settled: Promise.resolve(), done: false, deadline, lease: undefined };
     const pending = call();
     (sent as { settled: Promise<void> }).settled = pending.then(
       (result) => {
@@ -267,7 +273,9 @@ export class LeaderElector implements LoopGate {
     try {
       const timeout = options.renewDeadline;
       const call = (): Promise<AcquireResult> =>
-        this.send(() => this.store.acquire(name, identity, options.leaseDuration, { timeout }));
+        this.send(timeout, () =>
+          this.store.acquire(name, identity, options.leaseDuration, { timeout }),
+        );
       result = await storeCall(call, 'acquire', timeout, clock, signal);
     } catch (error) {
       return this.failed('acquire', error, signal);
@@ -297,7 +305,7 @@ export class LeaderElector implements LoopGate {
       // An answer after the deadline could not keep this replica leading anyway.
       const ms = Math.max(1, this.validUntil - sent);
       const call = (): Promise<boolean> =>
-        this.send(() =>
+        this.send(ms, () =>
           this.store.renew(this.name, term, this.options.leaseDuration, { timeout: ms }),
         );
       renewed = await storeCall(call, 'renew', ms, this.clock, signal);

@@ -42,7 +42,9 @@ interface Listener {
 
 /** pg's client keeps its socket here; destroying it is the only way not to wait on the server. */
 function destroySocket(client: object): void {
-  (client as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+  (
+    client as { connection?: { stream?: { destroy?: () => void } } }
+  ).connection?.stream?.destroy?.();
 }
 
 /** The server's clock in microseconds since the epoch: the floor of every new token. */
@@ -149,7 +151,12 @@ export class PostgresLeaseStore implements LeaseStore {
     return { acquired: false, holder: row.holder };
   }
 
-  async renew(name: string, lease: Lease, ttl: number, options?: LeaseCallOptions): Promise<boolean> {
+  async renew(
+    name: string,
+    lease: Lease,
+    ttl: number,
+    options?: LeaseCallOptions,
+  ): Promise<boolean> {
     // An upsert, not an UPDATE: PostgreSQL evaluates an UPDATE's condition and new values
     // before it waits for a locked row, and an upsert's after it took the lock, so a renewal
     // that waited on a lock checks the term, the deadline and the expiry then. A row that is

@@ -132,11 +132,17 @@ export class RedisLeaseStore implements LeaseStore {
     const reply = await this.script('acquire', options, (redis, deadline) =>
       redis.eval(ACQUIRE, 2, key, `${key}:token`, identity, ttl, deadline),
     );
-    if (reply[0] === 1) return { acquired: true, lease: { holder: identity, token: toToken(reply[2]) } };
+    if (reply[0] === 1)
+      return { acquired: true, lease: { holder: identity, token: toToken(reply[2]) } };
     return { acquired: false, holder: reply[2] };
   }
 
-  async renew(name: string, lease: Lease, ttl: number, options?: LeaseCallOptions): Promise<boolean> {
+  async renew(
+    name: string,
+    lease: Lease,
+    ttl: number,
+    options?: LeaseCallOptions,
+  ): Promise<boolean> {
     const reply = await this.script('renew', options, (redis, deadline) =>
       redis.eval(RENEW, 1, this.key(name), valueOf(lease), ttl, deadline),
     );

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { FaultProxy } from './fault-proxy.js';
 import { DATABASE_URL, REDIS_URL, describeWith, unique, until } from './servers.js';
 
 /*
@@ -14,6 +15,8 @@ import { DATABASE_URL, REDIS_URL, describeWith, unique, until } from './servers.
 const LEASE = 1000;
 const RENEW = 600;
 const RETRY = 150;
+/** The fixture's shutdownTimeout. */
+const SHUTDOWN = 2000;
 /** Process start-up, event-loop and scheduling delays on a shared 2-core machine. */
 const SLACK = 300;
 const fixture = fileURLToPath(new URL('./fixture/replica.mjs', import.meta.url));
@@ -82,6 +85,10 @@ interface Backend {
   scribble(ms: number): Promise<void>;
   /** Kills the replicas' store connections again and again for `ms`; how many it killed. */
   killConnections(ms: number): Promise<number>;
+  /** Who holds the lease now by the server's clock, if anyone. */
+  holder(): Promise<string | undefined>;
+  /** The server's port, for a FaultProxy in front of it. */
+  port: number;
   badUrl: string;
   badUrlError: RegExp;
   cleanup(): Promise<void>;
@@ -114,6 +121,8 @@ function redisBackend(): Backend {
       }
       return killed;
     },
+    holder: async () => (await admin.get(`${prefix}{${name}}`))?.split(' ')[2],
+    port: Number(new URL(REDIS_URL).port || 6379),
     badUrl: 'redis://nobody:wrong@127.0.0.1:6379',
     badUrlError: /WRONGPASS/,
     cleanup: async () => {
@@ -180,6 +189,14 @@ function postgresBackend(): Backend {
       }
       return killed;
     },
+    holder: async () =>
+      (
+        await pool.query<{ holder: string }>(
+          `SELECT holder FROM ${table} WHERE name = $1 AND expires_at > clock_timestamp()`,
+          [name],
+        )
+      ).rows[0]?.holder,
+    port: Number(new URL(DATABASE_URL).port || 5432),
     badUrl: 'postgres://nobody@127.0.0.1:5432/test',
     badUrlError: /role "nobody" does not exist/,
     cleanup: async () => {
@@ -200,6 +217,33 @@ function checkSafety(runs: Run[]): void {
     for (const b of sorted) {
       if (a.identity !== b.identity && a.start < b.start)
         expect(b.start).toBeGreaterThanOrEqual(a.end);
+    }
+  }
+}
+
+/**
+ * Never two leaders at once: each replica's leadership intervals, from its own leadership
+ * events (one machine, one clock), overlap no other replica's.
+ */
+function checkOneLeader(replicas: Replica[]): void {
+  const intervals = replicas.flatMap((r) => {
+    const spans: { identity: string; from: number; to: number }[] = [];
+    let from: number | undefined;
+    for (const e of r.events.filter((e) => e.event === 'leadership')) {
+      if (e.leading === true && from === undefined) from = e.at;
+      if (e.leading === false && from !== undefined) {
+        spans.push({ identity: r.identity, from, to: e.at });
+        from = undefined;
+      }
+    }
+    // Still leading, or killed while leading: its lease ran at most until the last event seen.
+    if (from !== undefined) spans.push({ identity: r.identity, from, to: Infinity });
+    return spans;
+  });
+  for (const a of intervals) {
+    for (const b of intervals) {
+      if (a.identity !== b.identity && a.from < b.from && a.to !== Infinity)
+        expect({ ...b, from: Math.max(b.from, a.to) }).toEqual(b);
     }
   }
 }
@@ -316,6 +360,7 @@ describe.each(stores)('three replicas on %s', (kind, makeBackend, describeIt) =>
       expect(lostAt! - began).toBeLessThanOrEqual(RENEW + 100);
       expect(resumed.start - ended).toBeLessThanOrEqual(LEASE + 2.2 * RETRY + SLACK);
       checkSafety(runs);
+      checkOneLeader(replicas);
     }, 60_000);
 
     it('connections killed again and again (CLIENT KILL, pg_terminate_backend): no crash, still safe, one replica leads after', async () => {
@@ -329,6 +374,33 @@ describe.each(stores)('three replicas on %s', (kind, makeBackend, describeIt) =>
       expect(replicas.filter((r) => !r.alive).map((r) => r.output)).toEqual([]);
       expect(output).not.toMatch(/Warning|Unhandled/); // no MaxListenersExceeded, no rejection
       checkSafety(await backend.runs());
+      checkOneLeader(replicas);
+    }, 60_000);
+
+    it('store frozen at shutdown: SIGTERM exits within shutdownTimeout + retryPeriod, and the closed replica does not hold the lease after the thaw', async () => {
+      const proxy = await FaultProxy.start(backend.port);
+      try {
+        const url = new URL(backend.env.STORE_URL);
+        url.host = `127.0.0.1:${proxy.port}`;
+        const [r] = start(1, { STORE_URL: url.toString() });
+        await firstRunAfter(0);
+        proxy.freeze();
+        await sleep(RENEW + 2 * RETRY); // it lost the lease, and its acquires queue in the freeze
+        const termAt = Date.now();
+        r.child.kill('SIGTERM');
+        // The code before this fix waited for the server: thaw after a while so it fails on time.
+        const code = await Promise.race([r.exited, sleep(6000).then(() => 'still running')]);
+        const took = Date.now() - termAt;
+        proxy.thaw();
+        measured.push(`${kind}: SIGTERM with the store frozen: exited after ${took} ms`);
+        expect(code).toBe(0);
+        expect(took).toBeLessThanOrEqual(SHUTDOWN + RETRY + SLACK);
+        await sleep(300); // what was held reaches the server
+        expect(await backend.holder()).toBeUndefined();
+      } finally {
+        proxy.thaw();
+        await proxy.close();
+      }
     }, 60_000);
 
     it('bad input and bad state: wrong credentials log a clear line and retry, no crash; a lease nobody of ours wrote is not taken over', async () => {

@@ -31,11 +31,11 @@ export class FaultProxy {
   ) {}
 
   static async start(targetPort: number): Promise<FaultProxy> {
-    let proxy: FaultProxy | undefined;
-    const server = createServer((client) => proxy!.accept(client, targetPort));
+    const accepting: { proxy?: FaultProxy } = {};
+    const server = createServer((client) => accepting.proxy!.accept(client, targetPort));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new FaultProxy(server, (server.address() as AddressInfo).port);
-    return proxy;
+    accepting.proxy = new FaultProxy(server, (server.address() as AddressInfo).port);
+    return accepting.proxy;
   }
 
   /** Resolves once a client sent bytes matching `pattern` and both sides were destroyed. */

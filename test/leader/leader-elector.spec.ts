@@ -398,3 +398,60 @@ describe('LeaderElector', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('LeaderElector shutdown (the chaos run: a ghost holder, an unbounded stop)', () => {
+  it('once retired it sends no acquire, so a replica shutting down never takes the lease', async () => {
+    const store = new SwitchedStore(clock);
+    const holder = elector(new SwitchedStore(clock, store.inner), 'holder');
+    holder.start();
+    await clock.flush();
+    const a = elector(store, 'a');
+    a.start();
+    await clock.advance(RETRY * 3);
+    const sent = store.calls.length;
+    a.retire();
+    await holder.stop(true); // the lease is free and announced
+    await clock.advance(LEASE * 2);
+    expect(store.calls.slice(sent)).toEqual([]);
+    expect(a.isLeader).toBe(false);
+  });
+
+  it('a retired leader goes on renewing while its runs settle, and keeps leading', async () => {
+    const store = new SwitchedStore(clock);
+    const a = elector(store, 'a');
+    a.start();
+    await clock.flush();
+    a.retire();
+    store.calls.length = 0;
+    await clock.advance(LEASE * 3);
+    expect(a.isLeader).toBe(true);
+    expect(new Set(store.calls)).toEqual(new Set(['renew']));
+  });
+
+  it('stop() waits for the acquire in flight and releases the lease it took, even one answered after the elector gave up', async () => {
+    const store = new SwitchedStore(clock);
+    const a = elector(store, 'a');
+    store.set('hang');
+    a.start();
+    await clock.advance(10); // the acquire is in flight
+    const stopped = a.stop(true, 1000);
+    await clock.advance(100);
+    store.set('up'); // the acquire lands: the lease is "a"'s, never led
+    await clock.runUntil(stopped);
+    expect(store.calls).toEqual(['acquire', 'release']);
+    expect(await store.inner.acquire('gc', 'b', LEASE)).toMatchObject({ acquired: true });
+  });
+
+  it('stop() with a call never answered: bounded by its timeout, and releases every term of its identity', async () => {
+    const store = new SwitchedStore(clock);
+    const a = elector(store, 'a');
+    a.start();
+    await clock.flush();
+    store.set('drop');
+    await clock.advance(RETRY); // a renewal that is never answered
+    const began = clock.now();
+    await clock.runUntil(a.stop(true, 500));
+    expect(clock.now() - began).toBe(500);
+    expect(store.calls.at(-1)).toBe('release');
+  });
+});
