@@ -47,7 +47,7 @@ export interface LeaderElectorSettings {
 /** A store call as sent, whatever the elector made of it. */
 interface SentCall {
   /** Settles when the store answers or fails, never rejects. */
-  readonly settled: Promise<void>;
+  settled: Promise<void>;
   done: boolean;
   /** Clock time after which the store no longer applies it (its timeout). */
   readonly deadline: number;
@@ -254,7 +254,7 @@ export class LeaderElector implements LoopGate {
     const deadline = this.clock.now() + timeout;
     const sent: SentCall = { settled: Promise.resolve(), done: false, deadline, lease: undefined };
     const pending = call();
-    (sent as { settled: Promise<void> }).settled = pending.then(
+    sent.settled = pending.then(
       (result) => {
         sent.done = true;
         const taken = result as Partial<AcquireResult> | undefined;
