@@ -1,6 +1,8 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { LeaderElector } from '../../lib/index.js';
+import { LeaderElector, WaitModule } from '../../lib/index.js';
 import { PostgresLeaseStore } from '../../lib/postgres/index.js';
 import { RedisLeaseStore } from '../../lib/redis/index.js';
 import { FaultProxy } from './fault-proxy.js';
@@ -301,6 +303,41 @@ describeRedis('Redis: a frozen server, a shutdown during it, data lost', () => {
     await sleep(300);
     // Before: the acquires queued during the freeze ran after the thaw: a ghost holder.
     expect(await holderOf('ghost')).not.toBe('ex-leader');
+  });
+
+  it('app.close() while Redis is paused (CLIENT PAUSE, ending by itself) is bounded by shutdownTimeout, and leaves no lease held', async () => {
+    const store = new RedisLeaseStore({ url: REDIS_URL, keyPrefix: prefix });
+    @Module({
+      imports: [
+        WaitModule.forRoot({
+          shutdownTimeout: 300,
+          leaderElection: {
+            store,
+            name: 'paused',
+            identity: 'closing',
+            leaseDuration: 1000,
+            renewDeadline: 600,
+            retryPeriod: 150,
+          },
+        }),
+      ],
+    })
+    class AppModule {}
+    const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    await app.init();
+    const elector = app.get(LeaderElector);
+    await until('leading', () => (elector.isLeader ? true : undefined));
+    const pausedFor = 2500;
+    await admin.call('CLIENT', 'PAUSE', String(pausedFor), 'ALL');
+    const began = Date.now();
+    await sleep(50); // a renewal is on its way into the pause
+    await app.close();
+    const took = Date.now() - began;
+    // Before: about as long as the pause (the release watch's UNSUBSCRIBE waited for Redis).
+    expect(took).toBeLessThan(50 + 300 + 150 + 300);
+    await until('the pause over', async () => ((await admin.ping()) === 'PONG' ? true : undefined));
+    await sleep(100);
+    expect(await holderOf('paused')).not.toBe('closing');
   });
 
   it('tokens keep growing after Redis lost the lease and its token counter', async () => {
