@@ -24,6 +24,8 @@ export const messages = {
   bootstrap: (problems: readonly string[]) =>
     `WaitModule cannot start its loops:\n  - ${problems.join('\n  - ')}`,
   unknownLoop: (where: string, name: unknown) => `${where}: no loop is named ${show(name)}`,
+  twoNames: (where: string, name: string, other: unknown) =>
+    `${where}: the loop is named ${show(name)} but its options say name ${show(other)}; give the name once, as the first argument`,
   taken: (where: string, name: string) => `${where}: a loop named ${show(name)} exists already`,
   closed: (where: string) => `${where}: the application is shutting down; loops no longer start`,
   importedTwice: () =>

@@ -31,13 +31,25 @@ import {
 
 const registries = new WeakMap<object, PollingRegistry>();
 
+/** `run()`'s promise, or a rejection with what it threw: a promise API never throws. */
+function rejecting(run: () => Promise<void>): Promise<void> {
+  try {
+    return run();
+  } catch (error) {
+    // What the registry throws is always an Error; passed on as it is.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    return Promise.reject(error);
+  }
+}
+
 /**
  * The loops of the application, by name: list them, add your own, start, stop, trigger and
  * re-time them while the app runs. Injectable anywhere once `WaitModule` is imported. Every loop
  * runs on the engine's loop core (never two runs of one loop at once); a run's error is logged
  * with the loop's name and the consecutive-failure count, and the loop goes on.
  *
- * Calls naming an unknown loop throw at once (also the promise-returning ones), naming it.
+ * Calls naming an unknown loop fail naming it: the synchronous ones throw, the ones returning a
+ * promise (`stop`, `remove`, `trigger`) reject, as Node's own APIs do.
  */
 export class PollingRegistry
   implements OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
@@ -78,6 +90,9 @@ export class PollingRegistry
     if (typeof name !== 'string' || name.length === 0)
       throw new TypeError(messages.name(where, name));
     checkFunction(fn, where, 'fn');
+    const named = (definition as { name?: unknown } | undefined)?.name;
+    if (named !== undefined && named !== name)
+      throw new TypeError(messages.twoNames(where, name, named));
     const plan = planDefinition({ ...definition, name }, where);
     this.register(name, fn, plan, where);
     if (
@@ -100,16 +115,18 @@ export class PollingRegistry
 
   /** Stops a loop: aborts its `ctx.signal`, resolves once its run in flight settled. Idempotent. */
   stop(name: string): Promise<void> {
-    return this.find(name, 'PollingRegistry.stop()').stop();
+    return rejecting(() => this.find(name, 'PollingRegistry.stop()').stop());
   }
 
   /** Stops a loop and forgets it (its name is free again at once); resolves as {@link stop}. */
   remove(name: string): Promise<void> {
-    const loop = this.find(name, 'PollingRegistry.remove()');
-    this.loops.delete(name);
-    this.startWithApp.delete(loop);
-    this.elector?.detach(loop);
-    return loop.stop();
+    return rejecting(() => {
+      const loop = this.find(name, 'PollingRegistry.remove()');
+      this.loops.delete(name);
+      this.startWithApp.delete(loop);
+      this.elector?.detach(loop);
+      return loop.stop();
+    });
   }
 
   /**
@@ -118,9 +135,11 @@ export class PollingRegistry
    * thrown here. Resolves without a run if the loop is stopped before the run starts.
    */
   trigger(name: string): Promise<void> {
-    const loop = this.find(name, 'PollingRegistry.trigger()');
-    if (this.closing !== undefined) throw new Error(messages.closed('PollingRegistry.trigger()'));
-    return loop.trigger();
+    return rejecting(() => {
+      const loop = this.find(name, 'PollingRegistry.trigger()');
+      if (this.closing !== undefined) throw new Error(messages.closed('PollingRegistry.trigger()'));
+      return loop.trigger();
+    });
   }
 
   /** Re-times a loop; a new period applies to the wait in progress, counted from where it started. */

@@ -94,6 +94,17 @@ export class PostgresLeaseStore implements LeaseStore {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('new PostgresLeaseStore(): options must be an object');
     }
+    const { connectionString } = options;
+    if (
+      connectionString !== undefined &&
+      (typeof connectionString !== 'string' ||
+        !/^(postgres(ql)?|socket):\/\//.test(connectionString) ||
+        !URL.canParse(connectionString))
+    ) {
+      throw new TypeError(
+        `new PostgresLeaseStore(): connectionString must be a postgres:// or postgresql:// URL (like "postgres://user:password@host:5432/database"); got ${JSON.stringify(connectionString)}`,
+      );
+    }
     const table = options.table ?? 'nestjs_wait_leases';
     if (typeof table !== 'string' || !IDENTIFIER.test(table)) {
       throw new TypeError(

@@ -208,6 +208,15 @@ describeRedis('RedisLeaseStore, bad input and unreachable servers', () => {
 });
 
 describePostgres('PostgresLeaseStore, bad input and unreachable servers', () => {
+  it.each(['not a url', 'http://db:5432/x', 42])(
+    'rejects the connectionString %j at construction, naming it',
+    (bad) => {
+      expect(() => new PostgresLeaseStore({ connectionString: bad as string })).toThrow(
+        `new PostgresLeaseStore(): connectionString must be a postgres:// or postgresql:// URL (like "postgres://user:password@host:5432/database"); got ${JSON.stringify(bad)}`,
+      );
+    },
+  );
+
   it('checks its table name at construction', () => {
     expect(() => new PostgresLeaseStore({ table: 'x; DROP TABLE y' })).toThrow(
       /table must be an SQL name like "leases" or "app.leases".*got "x; DROP TABLE y"/,

@@ -41,10 +41,18 @@ afterEach(async () => {
 });
 
 describe('unknown names', () => {
-  it.each(['get', 'start', 'stop', 'remove', 'trigger'] as const)(
-    '%s() throws at once, naming the loop',
-    (method) => {
-      expect(() => registry[method]('Worker.tock')).toThrow(
+  it.each(['get', 'start'] as const)('%s() throws at once, naming the loop', (method) => {
+    expect(() => registry[method]('Worker.tock')).toThrow(
+      `PollingRegistry.${method}(): no loop is named "Worker.tock"`,
+    );
+  });
+
+  it.each(['stop', 'remove', 'trigger'] as const)(
+    '%s() returns a promise: it rejects (never throws), naming the loop',
+    async (method) => {
+      let call: Promise<void> | undefined;
+      expect(() => (call = registry[method]('Worker.tock'))).not.toThrow();
+      await expect(call).rejects.toThrow(
         `PollingRegistry.${method}(): no loop is named "Worker.tock"`,
       );
     },
@@ -92,6 +100,9 @@ describe('add', () => {
     );
     expect(() => registry.add('', () => undefined, { period: 1 })).toThrow(
       "the loop's name must be a non-empty string",
+    );
+    expect(() => registry.add('x', () => undefined, { period: 1, name: 'other' })).toThrow(
+      'PollingRegistry.add(): the loop is named "x" but its options say name "other"; give the name once, as the first argument',
     );
     expect(registry.has('x')).toBe(false);
   });

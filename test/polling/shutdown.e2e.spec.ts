@@ -139,7 +139,7 @@ describe('shutdown', () => {
     await app.close();
     const closed = /the application is shutting down; loops no longer start/;
     expect(() => registry.start('Worker.tick')).toThrow(closed);
-    expect(() => registry.trigger('Worker.tick')).toThrow(closed);
+    await expect(registry.trigger('Worker.tick')).rejects.toThrow(closed);
     registry.add('late', () => undefined, { period: 1 });
     await clock.advance(10);
     expect(registry.get('late')).toMatchObject({ state: 'stopped', iterations: 0 });
