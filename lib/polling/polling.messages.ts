@@ -24,6 +24,10 @@ export const messages = {
   bootstrap: (problems: readonly string[]) =>
     `WaitModule cannot start its loops:\n  - ${problems.join('\n  - ')}`,
   unknownLoop: (where: string, name: unknown) => `${where}: no loop is named ${show(name)}`,
+  backoffMax: (where: string, name: string | undefined, initial: number, max: number) =>
+    `${where}${name === undefined ? '' : ` (loop ${show(name)})`}: backoff.max (${max} ms) is less than backoff.initial (${initial} ms); the wait after a failure grows from initial up to max`,
+  bigJitter: (where: string, name: string | undefined, jitter: number) =>
+    `${where}${name === undefined ? '' : ` (loop ${show(name)})`}: jitter ${jitter} adds up to ${jitter * 100}% of the period; a jitter factor is a fraction (0.1 for up to 10%)`,
   twoNames: (where: string, name: string, other: unknown) =>
     `${where}: the loop is named ${show(name)} but its options say name ${show(other)}; give the name once, as the first argument`,
   taken: (where: string, name: string) => `${where}: a loop named ${show(name)} exists already`,

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { toMillis, type Duration } from '../wait/duration.js';
 import type { ManagedBackoff, ManagedLoopSettings } from '../wait/managed-loop.js';
 import { checkFinite, checkNonNegative, checkObject } from '../wait/validate.js';
@@ -117,13 +118,14 @@ export function planDefinition(
   return {
     name,
     period: toMillis(definition.period, where, 'period'),
-    jitter: definition.jitter === undefined ? 0 : checkFinite(definition.jitter, where, 'jitter'),
+    jitter: definition.jitter === undefined ? 0 : checkJitter(definition.jitter, where, name),
     sliding: checkBoolean(definition.sliding, true, where, 'sliding'),
     initialDelay:
       definition.initialDelay === undefined
         ? 0
         : toMillis(definition.initialDelay, where, 'initialDelay'),
-    backoff: definition.backoff === undefined ? undefined : planBackoff(definition.backoff, where),
+    backoff:
+      definition.backoff === undefined ? undefined : planBackoff(definition.backoff, where, name),
     autoStart: checkBoolean(definition.autoStart, true, where, 'autoStart'),
     leaderOnly:
       definition.leaderOnly === undefined
@@ -157,7 +159,8 @@ export function checkChanges(
   checkKeys(changes, ['period', 'jitter', 'sliding'], where);
   return {
     period: changes.period === undefined ? undefined : toMillis(changes.period, where, 'period'),
-    jitter: changes.jitter === undefined ? undefined : checkFinite(changes.jitter, where, 'jitter'),
+    jitter:
+      changes.jitter === undefined ? undefined : checkJitter(changes.jitter, where, undefined),
     sliding:
       changes.sliding === undefined
         ? undefined
@@ -171,12 +174,29 @@ export function definitionOf(plan: LoopPlan): LoopDefinition {
   return { name, period, jitter, sliding, initialDelay, backoff, autoStart, leaderOnly };
 }
 
-function planBackoff(backoff: UntilBackoff, where: string): ManagedBackoff {
+/**
+ * A jitter factor is a fraction of the period (0.1 is up to 10% more); above 1 is allowed (Go
+ * allows it) but almost always meant as a percentage, so it is warned about.
+ */
+function checkJitter(value: unknown, where: string, name: string | undefined): number {
+  const jitter = checkFinite(value, where, 'jitter');
+  if (jitter > 1) new Logger('WaitModule').warn(messages.bigJitter(where, name, jitter));
+  return jitter;
+}
+
+function planBackoff(
+  backoff: UntilBackoff,
+  where: string,
+  name: string | undefined,
+): ManagedBackoff {
   checkObject(backoff, where, 'backoff');
   checkKeys(backoff, BACKOFF_KEYS, `${where} backoff`);
+  const initial = toMillis(backoff.initial, where, 'backoff.initial');
+  const max = toMillis(backoff.max, where, 'backoff.max');
+  if (max < initial) throw new RangeError(messages.backoffMax(where, name, initial, max));
   return {
-    initial: toMillis(backoff.initial, where, 'backoff.initial'),
-    max: toMillis(backoff.max, where, 'backoff.max'),
+    initial,
+    max,
     factor:
       backoff.factor === undefined ? 2 : checkNonNegative(backoff.factor, where, 'backoff.factor'),
     jitter: backoff.jitter === undefined ? 0 : checkFinite(backoff.jitter, where, 'backoff.jitter'),

@@ -40,12 +40,25 @@ export function toMillis(value: unknown, where: string, what: string): number {
   return parseText(value, where, what);
 }
 
+/** Whether `text` would be a duration without its spaces (`'1h 30m'`): then the fix is shown. */
+function spaceless(text: string): boolean {
+  try {
+    parseText(text.replace(/\s+/g, ''), '', '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function parseText(text: string, where: string, what: string): number {
   let rest = text.trim();
   const negative = rest.startsWith('-');
   if (negative || rest.startsWith('+')) rest = rest.slice(1);
   if (rest === '0') return 0;
   if (rest === '') throw new TypeError(messages.durationSyntax(where, what, text, 'it is empty'));
+  if (/\s/.test(rest) && spaceless(text)) {
+    throw new TypeError(messages.durationSpaces(where, what, text, text.replace(/\s+/g, '')));
+  }
   let total = 0;
   let at = 0;
   while (at < rest.length) {

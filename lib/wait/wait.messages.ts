@@ -21,6 +21,8 @@ export const messages = {
     `${where}: ${what} must be a finite duration >= 0; got ${show(value)}`,
   durationSyntax: (where: string, what: string, value: string, why: string) =>
     `${where}: ${what} ${show(value)} is not a duration (${why}); write a number and a unit (ns, us, ms, s, m, h) like '250ms' or '1m30s'`,
+  durationSpaces: (where: string, what: string, value: string, fixed: string) =>
+    `${where}: ${what} ${show(value)} is not a duration (spaces are not allowed inside one); write ${show(fixed)}`,
   number: (where: string, what: string, value: unknown) =>
     `${where}: ${what} must be a finite number; got ${show(value)}`,
   nonNegative: (where: string, what: string, value: unknown) =>

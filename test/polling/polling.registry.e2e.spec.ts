@@ -107,6 +107,24 @@ describe('add', () => {
     expect(registry.has('x')).toBe(false);
   });
 
+  it('refuses a backoff whose max is below its initial wait, naming the loop and both values', () => {
+    expect(() =>
+      registry.add('b', () => undefined, { period: 1, backoff: { initial: '1s', max: '200ms' } }),
+    ).toThrow(
+      'PollingRegistry.add() (loop "b"): backoff.max (200 ms) is less than backoff.initial (1000 ms); the wait after a failure grows from initial up to max',
+    );
+    expect(registry.has('b')).toBe(false);
+  });
+
+  it('warns about a jitter factor above 1 (10 meant as 10%), and accepts it as Go does', () => {
+    registry.add('j', () => undefined, { period: 1000, jitter: 10, autoStart: false });
+    expect(booted.logger.of('warn')).toContain(
+      'PollingRegistry.add() (loop "j"): jitter 10 adds up to 1000% of the period; a jitter factor is a fraction (0.1 for up to 10%)',
+    );
+    registry.add('k', () => undefined, { period: 1000, jitter: 0.5, autoStart: false });
+    expect(booted.logger.of('warn').filter((l) => l.includes('"k"'))).toEqual([]);
+  });
+
   it('autoStart: false adds it stopped', async () => {
     registry.add('manual', () => undefined, { period: 1, autoStart: false });
     await clock.advance(10);

@@ -117,5 +117,14 @@ describe('parseDuration()', () => {
     it('a bigint is not a duration', () => {
       expect(() => parseDuration(10n as never)).toThrow(TypeError);
     });
+
+    it.each([
+      ['1h 30m', '1h30m'],
+      [' 1m 30s ', '1m30s'],
+    ])('spaces inside %j are named, with the fix %j', (text, fixed) => {
+      expect(() => parseDuration(text)).toThrow(
+        `parseDuration(): the duration ${JSON.stringify(text)} is not a duration (spaces are not allowed inside one); write ${JSON.stringify(fixed)}`,
+      );
+    });
   });
 });
