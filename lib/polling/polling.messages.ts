@@ -38,6 +38,10 @@ export const messages = {
     `options.loops names ${show(name)}, but no loop has that name (loops: ${known.map((k) => show(k)).join(', ') || 'none'})`,
   failed: (name: string, count: number) =>
     `Loop ${name} failed (${count === 1 ? 'once' : `${count} times in a row`})`,
+  failedAgain: (name: string, count: number, summary: string) =>
+    `Loop ${name} failed (${count} times in a row), the same error as before: ${summary}`,
+  subscriberThrew: (type: string | undefined, name: string | undefined, summary: string) =>
+    `An events$ subscriber threw${type === undefined ? '' : ` on the ${show(type)} event of loop ${show(name)}`}; the loops and the other subscribers go on: ${summary}`,
   recovered: (name: string, count: number) =>
     `Loop ${name} succeeded after ${count === 1 ? '1 failure' : `${count} failures`}`,
   succeeded: (name: string, iteration: number) => `Loop ${name} succeeded (run ${iteration})`,

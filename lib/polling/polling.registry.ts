@@ -4,7 +4,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { Subject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { LeaderElector } from '../leader/leader-elector.js';
 import { messages as leaderMessages } from '../leader/leader.messages.js';
 import { epochOf } from '../wait/clock.js';
@@ -12,9 +12,10 @@ import type { LoopFn } from '../wait/loop.js';
 import { ManagedLoop, type ManagedLoopObserver } from '../wait/managed-loop.js';
 import { settleWithin } from '../wait/settle-within.js';
 import { checkFunction } from '../wait/validate.js';
-import { show } from '../wait/wait.messages.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
 import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
+import { describeThrown, FailureLog, summarize } from './failure-log.js';
+import { LoopEvents } from './loop-events.js';
 import type { LoopChanges, LoopEvent, LoopStatus } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 import {
@@ -62,8 +63,16 @@ export class PollingRegistry
   private readonly loops = new Map<string, ManagedLoop>();
   /** Loops that start with the app (`autoStart`), until it has bootstrapped. */
   private readonly startWithApp = new Set<ManagedLoop>();
-  private readonly events = new Subject<LoopEvent>();
   private readonly logger = new Logger('WaitModule');
+  private readonly events = new LoopEvents((error, event) =>
+    this.safely(() =>
+      this.logger.error(
+        messages.subscriberThrew(event?.type, event?.name, summarize(error)),
+        describeThrown(error),
+      ),
+    ),
+  );
+  private readonly failureLog = new FailureLog<ManagedLoop>();
   private bootstrapped = false;
   private closing: Promise<void> | undefined = undefined;
   private claimed = false;
@@ -72,7 +81,7 @@ export class PollingRegistry
   /** @param options - the module's options (see `WaitModuleOptions` for defaults). */
   constructor(options?: WaitModuleOptions) {
     this.options = checkModuleOptions(options, 'WaitModule options');
-    this.events$ = this.events.asObservable();
+    this.events$ = this.events.stream;
     const { leaderElection, clock } = this.options;
     this.elector =
       leaderElection === undefined
@@ -338,7 +347,7 @@ export class PollingRegistry
     const at = new Date(epochOf(this.options.clock, this.options.clock.now()));
     const event: LoopEvent = { type, name, iteration: iterations, consecutiveFailures, at };
     if (type === 'failed') event.error = error;
-    this.events.next(event);
+    this.events.emit(event);
   }
 
   /**
@@ -359,8 +368,11 @@ export class PollingRegistry
       }),
     runFailed: (loop, error) =>
       this.safely(() => {
-        const detail = error instanceof Error ? (error.stack ?? String(error)) : show(error);
-        this.logger.error(messages.failed(loop.name, loop.consecutiveFailures), detail);
+        const count = loop.consecutiveFailures;
+        const repeated = this.failureLog.repeated(loop, error, count);
+        if (repeated === undefined) {
+          this.logger.error(messages.failed(loop.name, count), describeThrown(error));
+        } else this.logger.error(messages.failedAgain(loop.name, count, repeated));
         this.telemetry?.runEnded(loop, 'failure');
         this.emit('failed', loop, error);
       }),

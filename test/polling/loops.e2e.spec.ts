@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Injectable } from '@nestjs/common';
 import { FakeClock } from '../../lib/testing/index.js';
 import { PollingRegistry, Until, type LoopContext } from '../../lib/index.js';
@@ -174,11 +175,78 @@ describe('errors', () => {
       ).toEqual([11, 11, 11]);
       expect(
         booted.logger.lines.find((l) => l.message === 'Loop Bad.value failed (once)')!.detail,
-      ).toBe('"a string"');
+      ).toBe("'a string'");
       await close(booted);
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('a repeated error logs its stack once, then one line with the count; a new error or a new streak logs it again', async () => {
+    const errors = ['down', 'down', 'down', 'other', 'other', 'ok', 'down', 'down'];
+    @Injectable()
+    class Repeating {
+      @Until('1s')
+      tick(ctx: LoopContext) {
+        const outcome = errors[ctx.iteration - 1] ?? 'ok';
+        if (outcome !== 'ok') throw new Error(`service ${outcome}`);
+      }
+    }
+    const booted = await boot({ providers: [Repeating] }, {}, { clock });
+    await clock.advance('7s');
+    const lines = booted.logger.lines.filter((l) => l.level === 'error');
+    expect(lines.map((l) => [l.message, typeof l.detail])).toEqual([
+      ['Loop Repeating.tick failed (once)', 'string'],
+      [
+        'Loop Repeating.tick failed (2 times in a row), the same error as before: Error: service down',
+        'undefined',
+      ],
+      [
+        'Loop Repeating.tick failed (3 times in a row), the same error as before: Error: service down',
+        'undefined',
+      ],
+      ['Loop Repeating.tick failed (4 times in a row)', 'string'], // the error changed
+      [
+        'Loop Repeating.tick failed (5 times in a row), the same error as before: Error: service other',
+        'undefined',
+      ],
+      ['Loop Repeating.tick failed (once)', 'string'], // a new streak after the recovery
+      [
+        'Loop Repeating.tick failed (2 times in a row), the same error as before: Error: service down',
+        'undefined',
+      ],
+    ]);
+    expect(lines[3]!.detail).toMatch(/^Error: service other\n/);
+    await close(booted);
+  });
+
+  it("a stack logs the run's own frames and cause chain, not this package's frames; a non-Error shows its content", async () => {
+    const lib = new URL('../../lib/', import.meta.url);
+    @Injectable()
+    class Layered {
+      @Until('1s')
+      wrapped() {
+        const cause = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        throw new Error('sync failed', { cause });
+      }
+      @Until('1s')
+      object() {
+        throw { code: 'E_OBJ', detail: { retry: true } }; // eslint-disable-line @typescript-eslint/only-throw-error
+      }
+    }
+    const booted = await boot({ providers: [Layered] }, {}, { clock });
+    await clock.advance(0);
+    const detail = (name: string) =>
+      booted.logger.lines.find((l) => l.message === `Loop Layered.${name} failed (once)`)!
+        .detail as string;
+    const stack = detail('wrapped');
+    expect(stack).toMatch(/^Error: sync failed\n\s+at Layered\.wrapped /);
+    expect(stack).toContain('[cause]: Error: connect ECONNREFUSED');
+    expect(stack).toContain("code: 'ECONNREFUSED'");
+    expect(stack).not.toContain(lib.href);
+    expect(stack).not.toContain(fileURLToPath(lib));
+    expect(detail('object')).toBe("{ code: 'E_OBJ', detail: { retry: true } }");
+    await close(booted);
   });
 
   it('a logger that throws does not stop the loop', async () => {

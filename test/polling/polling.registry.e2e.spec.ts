@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { config as rxjsConfig, filter, firstValueFrom, map } from 'rxjs';
 import { FakeClock } from '../../lib/testing/index.js';
 import { PollingRegistry, Until, type LoopContext, type LoopEvent } from '../../lib/index.js';
 import { boot, close, deferred, RunLog, type Booted } from './support.js';
@@ -345,5 +346,112 @@ describe('status and events$', () => {
     expect(completed).toBe(false);
     await close(booted);
     expect(completed).toBe(true);
+  });
+});
+
+describe('events$ subscribers that throw', () => {
+  // RxJS hands what a subscriber throws to config.onUnhandledError, and without one rethrows it
+  // from a timer, which ends the process: collecting it here is what "crashed" looks like.
+  let unhandled: unknown[];
+  beforeEach(() => {
+    unhandled = [];
+    rxjsConfig.onUnhandledError = (error) => unhandled.push(error);
+  });
+  afterEach(() => {
+    rxjsConfig.onUnhandledError = null;
+  });
+
+  function addLoop(fail: () => boolean): void {
+    registry.add(
+      'flaky',
+      () => {
+        if (fail()) throw new Error('x');
+      },
+      { period: 100 },
+    );
+  }
+
+  it('a throwing subscriber is logged with the event and the loop; it and the others get every event', async () => {
+    const seen: string[] = [];
+    const others: string[] = [];
+    registry.events$.subscribe((event) => {
+      if (event.name === 'flaky') seen.push(`${event.type} ${event.iteration}`);
+      throw new TypeError(`bad subscriber on ${event.type}`);
+    });
+    registry.events$.subscribe((event) => {
+      if (event.name === 'flaky') others.push(`${event.type} ${event.iteration}`);
+    });
+    let fail = false;
+    addLoop(() => fail);
+    await clock.advance(100);
+    fail = true;
+    await clock.advance(100);
+    await registry.stop('flaky');
+    expect(seen).toEqual([
+      ...['started 1', 'succeeded 1', 'started 2', 'succeeded 2'],
+      ...['started 3', 'failed 3', 'stopped 3'],
+    ]);
+    expect(others).toEqual(seen);
+    expect(unhandled).toEqual([]);
+    const logged = booted.logger.lines.filter((l) => l.message.startsWith('An events$'));
+    expect(logged.map((l) => l.message)).toContain(
+      'An events$ subscriber threw on the "failed" event of loop "flaky"; the loops and the other subscribers go on: TypeError: bad subscriber on failed',
+    );
+    expect(logged[0]!.level).toBe('error');
+    expect(logged[0]!.detail).toMatch(/^TypeError: bad subscriber on \w+\n\s+at /);
+    expect(registry.get('flaky').iterations).toBe(3); // the loop went on
+  });
+
+  it('an operator that throws in pipe() is reported, not left to crash the process', async () => {
+    const others: string[] = [];
+    registry.events$
+      .pipe(
+        filter((event) => event.name === 'flaky'),
+        map((event) => {
+          if (event.type === 'failed') throw new Error('mapper broke');
+          return event;
+        }),
+      )
+      .subscribe(() => undefined); // no error callback
+    registry.events$.subscribe((event) => others.push(event.type));
+    let fail = false;
+    addLoop(() => fail);
+    await clock.advance(100);
+    fail = true;
+    await clock.advance(100);
+    expect(unhandled).toEqual([]);
+    expect(booted.logger.of('error')).toContain(
+      'An events$ subscriber threw on the "failed" event of loop "flaky"; the loops and the other subscribers go on: Error: mapper broke',
+    );
+    expect(others.filter((t) => t === 'failed')).toHaveLength(1);
+  });
+
+  it("a subscriber's own error and complete callbacks are still called; firstValueFrom still works", async () => {
+    const first = firstValueFrom(registry.events$);
+    const errors: unknown[] = [];
+    registry.events$
+      .pipe(
+        map(() => {
+          throw new Error('once');
+        }),
+      )
+      .subscribe({ error: (error: unknown) => errors.push(error) });
+    let completed = false;
+    registry.events$.subscribe({
+      complete: () => {
+        completed = true;
+        throw new Error('complete broke');
+      },
+    });
+    addLoop(() => false);
+    await clock.advance(0);
+    expect(await first).toMatchObject({ type: 'started', name: 'flaky' });
+    expect(errors).toEqual([new Error('once')]);
+    await close(booted);
+    expect(completed).toBe(true);
+    expect(unhandled).toEqual([]);
+    expect(booted.logger.of('error')).toContain(
+      'An events$ subscriber threw; the loops and the other subscribers go on: Error: complete broke',
+    );
   });
 });
