@@ -28,6 +28,10 @@ export const messages = {
     `${where}${name === undefined ? '' : ` (loop ${show(name)})`}: backoff.max (${max} ms) is less than backoff.initial (${initial} ms); the wait after a failure grows from initial up to max`,
   bigJitter: (where: string, name: string | undefined, jitter: number) =>
     `${where}${name === undefined ? '' : ` (loop ${show(name)})`}: jitter ${jitter} adds up to ${jitter * 100}% of the period; a jitter factor is a fraction (0.1 for up to 10%)`,
+  timeoutZero: (where: string) =>
+    `${where}: timeout must be more than 0 ms (a run that awaits anything takes longer); leave it out for no timeout`,
+  timedOut: (name: string, timeout: number) =>
+    `Loop ${name} passed its timeout of ${timeout} ms: its ctx.signal is aborted; the run counts as failed, and the next one waits until it settles`,
   twoNames: (where: string, name: string, other: unknown) =>
     `${where}: the loop is named ${show(name)} but its options say name ${show(other)}; give the name once, as the first argument`,
   taken: (where: string, name: string) => `${where}: a loop named ${show(name)} exists already`,

@@ -151,17 +151,22 @@ export class PollingRegistry
     });
   }
 
-  /** Re-times a loop; a new period applies to the wait in progress, counted from where it started. */
+  /**
+   * Re-times a loop (see {@link LoopChanges} for when each change applies); a new period applies
+   * to the wait in progress, counted from where it started. Bad changes throw and change nothing.
+   */
   update(name: string, changes: LoopChanges): void {
     const where = 'PollingRegistry.update()';
     const loop = this.find(name, where);
-    const checked = checkChanges(changes, where);
+    const checked = checkChanges(changes, where, name);
     const current = loop.settings;
     loop.update({
-      ...current,
       period: checked.period ?? current.period,
       jitter: checked.jitter ?? current.jitter,
       sliding: checked.sliding ?? current.sliding,
+      initialDelay: checked.initialDelay ?? current.initialDelay,
+      backoff: checked.backoff === undefined ? current.backoff : (checked.backoff ?? undefined),
+      timeout: checked.timeout === undefined ? current.timeout : (checked.timeout ?? undefined),
     });
   }
 
@@ -377,6 +382,8 @@ export class PollingRegistry
         this.emit('failed', loop, error);
       }),
     stopped: (loop) => this.safely(() => this.emit('stopped', loop)),
+    runTimedOut: (loop, timeout) =>
+      this.safely(() => this.logger.warn(messages.timedOut(loop.name, timeout))),
   };
 
   private safely(report: () => void): void {

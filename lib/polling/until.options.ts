@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { toMillis, type Duration } from '../wait/duration.js';
 import type { ManagedBackoff, ManagedLoopSettings } from '../wait/managed-loop.js';
 import { checkFinite, checkNonNegative, checkObject } from '../wait/validate.js';
+import type { LoopChanges } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 
 /**
@@ -33,6 +34,12 @@ export interface UntilOptions {
   initialDelay?: Duration;
   /** Wait a backoff after a failed run instead of the period. Default none. */
   backoff?: UntilBackoff;
+  /**
+   * The longest a run may take: past it, `ctx.signal` aborts with a `RunTimeoutError` and the run
+   * counts as failed with it (the backoff applies) however it ends. The next run still waits for
+   * it to settle, so runs never overlap. Must be more than 0. Default none.
+   */
+  timeout?: Duration;
   /** Start with the application (or at `PollingRegistry.add()`). Default true. */
   autoStart?: boolean;
   /**
@@ -68,6 +75,7 @@ const UNTIL_KEYS = [
   'sliding',
   'initialDelay',
   'backoff',
+  'timeout',
   'autoStart',
   'leaderOnly',
 ] as const;
@@ -126,6 +134,7 @@ export function planDefinition(
         : toMillis(definition.initialDelay, where, 'initialDelay'),
     backoff:
       definition.backoff === undefined ? undefined : planBackoff(definition.backoff, where, name),
+    timeout: definition.timeout === undefined ? undefined : checkTimeout(definition.timeout, where),
     autoStart: checkBoolean(definition.autoStart, true, where, 'autoStart'),
     leaderOnly:
       definition.leaderOnly === undefined
@@ -150,28 +159,42 @@ export function planOverride(
   return { ...plan, disabled: checkBoolean(disabled, false, where, 'disabled') };
 }
 
-/** Checks the changes `PollingRegistry.update()` accepts. */
-export function checkChanges(
-  changes: { period?: Duration; jitter?: number; sliding?: boolean },
-  where: string,
-): { period?: number; jitter?: number; sliding?: boolean } {
+/** What {@link checkChanges} returns: `undefined` leaves a setting as it is. Internal. */
+export interface CheckedChanges {
+  readonly period?: number;
+  readonly jitter?: number;
+  readonly sliding?: boolean;
+  readonly initialDelay?: number;
+  /** `null`: no backoff from now on. */
+  readonly backoff?: ManagedBackoff | null;
+  /** `null`: no timeout from now on. */
+  readonly timeout?: number | null;
+}
+
+const CHANGE_KEYS = ['period', 'jitter', 'sliding', 'initialDelay', 'backoff', 'timeout'] as const;
+
+/** Checks the changes `PollingRegistry.update()` accepts, naming the loop in errors. */
+export function checkChanges(changes: LoopChanges, where: string, name: string): CheckedChanges {
   checkObject(changes, where, 'changes');
-  checkKeys(changes, ['period', 'jitter', 'sliding'], where);
+  checkKeys(changes, CHANGE_KEYS, where);
+  const { period, jitter, sliding, initialDelay, backoff, timeout } = changes;
   return {
-    period: changes.period === undefined ? undefined : toMillis(changes.period, where, 'period'),
-    jitter:
-      changes.jitter === undefined ? undefined : checkJitter(changes.jitter, where, undefined),
-    sliding:
-      changes.sliding === undefined
-        ? undefined
-        : checkBoolean(changes.sliding, true, where, 'sliding'),
+    period: period === undefined ? undefined : toMillis(period, where, 'period'),
+    jitter: jitter === undefined ? undefined : checkJitter(jitter, where, name),
+    sliding: sliding === undefined ? undefined : checkBoolean(sliding, true, where, 'sliding'),
+    initialDelay:
+      initialDelay === undefined ? undefined : toMillis(initialDelay, where, 'initialDelay'),
+    backoff:
+      backoff === undefined || backoff === null ? backoff : planBackoff(backoff, where, name),
+    timeout: timeout === undefined || timeout === null ? timeout : checkTimeout(timeout, where),
   };
 }
 
 /** Back to a definition, to merge an override into: durations as milliseconds. */
 export function definitionOf(plan: LoopPlan): LoopDefinition {
-  const { name, period, jitter, sliding, initialDelay, backoff, autoStart, leaderOnly } = plan;
-  return { name, period, jitter, sliding, initialDelay, backoff, autoStart, leaderOnly };
+  const { name, period, jitter, sliding, initialDelay, backoff, timeout, autoStart, leaderOnly } =
+    plan;
+  return { name, period, jitter, sliding, initialDelay, backoff, timeout, autoStart, leaderOnly };
 }
 
 /**
@@ -182,6 +205,13 @@ function checkJitter(value: unknown, where: string, name: string | undefined): n
   const jitter = checkFinite(value, where, 'jitter');
   if (jitter > 1) new Logger('WaitModule').warn(messages.bigJitter(where, name, jitter));
   return jitter;
+}
+
+/** A timeout of 0 would fail every run that awaits anything: leaving it out means none. */
+function checkTimeout(value: unknown, where: string): number {
+  const timeout = toMillis(value, where, 'timeout');
+  if (timeout === 0) throw new RangeError(messages.timeoutZero(where));
+  return timeout;
 }
 
 function planBackoff(

@@ -27,3 +27,21 @@ export function isInterrupted(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * What a loop's run counts as having failed with when it takes longer than the loop's `timeout`:
+ * its `ctx.signal` aborts with this error as the reason, and the run counts as failed with it
+ * however it then ends. A run that rejected with an error of its own after the timeout keeps
+ * that error as `cause`. Not an interruption (see {@link isInterrupted}): the loop did not stop.
+ */
+export class RunTimeoutError extends Error {
+  constructor(
+    /** The loop's name. */
+    readonly loop: string,
+    /** The timeout that passed, in milliseconds. */
+    readonly timeout: number,
+  ) {
+    super(messages.runTimeout(loop, timeout));
+    this.name = 'RunTimeoutError';
+  }
+}

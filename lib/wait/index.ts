@@ -1,6 +1,6 @@
 export { realClock, type Clock } from './clock.js';
 export { parseDuration, type Duration } from './duration.js';
-export { WaitTimeoutError, isInterrupted } from './errors.js';
+export { RunTimeoutError, WaitTimeoutError, isInterrupted } from './errors.js';
 export { jitter } from './jitter.js';
 export type { LoopContext, LoopFn, LoopOptions } from './loop.js';
 export { NEVER_STOP, until, nonSlidingUntil, jitterUntil, backoffUntil, forever } from './until.js';

@@ -349,7 +349,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
   protected ended(_error: unknown, _failed: boolean): void {}
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+/** Internal: whether a run's result is a promise (or any thenable) to wait for. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
     (typeof value === 'object' || typeof value === 'function') &&

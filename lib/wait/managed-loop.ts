@@ -3,6 +3,7 @@ import { exponentialBackoffManager, type BackoffManager } from './backoff-manage
 import { isInterrupted } from './errors.js';
 import { applyJitter } from './jitter.js';
 import { LoopCore, type LoopContext, type LoopFn } from './loop.js';
+import { RunDeadline } from './run-deadline.js';
 
 /** How a managed loop runs, checked and in milliseconds. */
 export interface ManagedLoopSettings {
@@ -14,6 +15,8 @@ export interface ManagedLoopSettings {
   readonly initialDelay: number;
   /** After a failed run, wait this backoff instead of the period; a success resets it. */
   readonly backoff: ManagedBackoff | undefined;
+  /** A run in flight longer than this has its signal aborted and counts as failed. Default none. */
+  readonly timeout?: number | undefined;
 }
 
 /** The backoff of a managed loop, as for `exponentialBackoffManager`. */
@@ -33,6 +36,8 @@ export interface ManagedLoopObserver {
   runFailed(loop: ManagedLoop, error: unknown): void;
   /** The loop was stopped and its last run has settled. */
   stopped(loop: ManagedLoop): void;
+  /** A run passed its timeout (its signal is aborted); it counts as failed when it settles. */
+  runTimedOut?(loop: ManagedLoop, timeout: number): void;
 }
 
 /**
@@ -55,18 +60,28 @@ const UNUSED_SIGNAL = new AbortController().signal;
  */
 class RunContext implements LoopContext {
   readonly #session: ManagedRun;
+  readonly #deadline: RunDeadline | undefined;
 
   constructor(
     session: ManagedRun,
     readonly iteration: number,
     readonly name: string,
     readonly fencingToken: number | undefined,
+    deadline: RunDeadline | undefined,
   ) {
     this.#session = session;
+    this.#deadline = deadline;
   }
 
   get signal(): AbortSignal {
-    return this.#session.runSignal;
+    return this.#deadline?.signal ?? this.#session.runSignal;
+  }
+
+  /** Runs the loop's body: with its timeout, when the run has one. */
+  static call(this: void, ctx: LoopContext): unknown {
+    const { fn } = (ctx as RunContext).#session.loop;
+    const deadline = (ctx as RunContext).#deadline;
+    return deadline === undefined ? fn(ctx) : deadline.call(fn, ctx);
   }
 }
 
@@ -76,6 +91,8 @@ class ManagedRun extends LoopCore {
   runsAllowed: number;
   /** The gate's token for the run about to start. */
   private token: number | undefined = undefined;
+  /** The timeout of the run in flight, if the loop has one. */
+  private deadline: RunDeadline | undefined = undefined;
   /** Set by abort(): a plain field, faster to read per run than a signal's `aborted`. */
   stopping = false;
   /**
@@ -86,13 +103,16 @@ class ManagedRun extends LoopCore {
   private reason: unknown = undefined;
 
   constructor(
-    private readonly loop: ManagedLoop,
+    readonly loop: ManagedLoop,
     readonly oneShot: boolean,
   ) {
-    super(loop.fn, UNUSED_SIGNAL, loop.settings.sliding, loop.clock, (error) => {
-      // A run that gave up because its own signal aborted was stopped, not failed.
-      const signal = this.controller?.signal;
-      if (signal?.aborted && (error === signal.reason || isInterrupted(error))) loop.runCut();
+    super(RunContext.call, UNUSED_SIGNAL, loop.settings.sliding, loop.clock, (error) => {
+      // A run that gave up because the stop aborted its signal was stopped, not failed; one that
+      // passed its timeout first failed.
+      const deadline = this.deadline;
+      const signal = deadline === undefined ? this.controller?.signal : deadline.readSignal;
+      const cut = this.stopping && signal?.aborted === true && !deadline?.expired;
+      if (cut && (error === signal.reason || isInterrupted(error))) loop.runCut();
       else loop.runFailed(error);
     });
     this.runsAllowed = oneShot ? 1 : Infinity;
@@ -116,6 +136,7 @@ class ManagedRun extends LoopCore {
     this.stopping = true;
     this.reason = reason;
     this.controller?.abort(reason);
+    this.deadline?.abort(reason);
     this.onAbort();
   }
 
@@ -125,7 +146,13 @@ class ManagedRun extends LoopCore {
   }
 
   protected override beginRun(_iteration: number, now: number): LoopContext {
-    return this.loop.runStarting(this, now, this.token);
+    const { loop } = this;
+    const timeout = loop.settings.timeout;
+    this.deadline =
+      timeout === undefined
+        ? undefined
+        : new RunDeadline(this.queue, loop.name, timeout, now, () => loop.runTimedOut(timeout));
+    return loop.runStarting(this, now, this.token, this.deadline);
   }
 
   protected override concluded(): boolean {
@@ -291,16 +318,24 @@ export class ManagedLoop {
 
   /** Applies new settings: a switch of sliding from the next wait, a new period to the wait in progress. */
   update(settings: ManagedLoopSettings): void {
-    this.settings = settings;
     const session = this.session;
+    // A backoff wait in progress stays: the period applies again after the next success.
+    const backingOff = this.backoff !== undefined && session?.running === false;
+    // A new backoff starts over from its initial wait at the next failure.
+    if (settings.backoff !== this.settings.backoff) this.backoff = undefined;
+    this.settings = settings;
     if (session === undefined || session.oneShot) return;
     session.setSliding(settings.sliding);
-    // A backoff wait in progress stays: the period applies again after the next success.
-    if (this.backoff === undefined || session.running) session.replan();
+    if (!backingOff) session.replan();
   }
 
   /** ManagedRun: a run starts. */
-  runStarting(session: ManagedRun, now: number, fencingToken: number | undefined): LoopContext {
+  runStarting(
+    session: ManagedRun,
+    now: number,
+    fencingToken: number | undefined,
+    deadline: RunDeadline | undefined,
+  ): LoopContext {
     const iteration = ++this.iterations;
     this.lastStartedAt = now;
     if (this.nextWaiters !== undefined) {
@@ -308,7 +343,7 @@ export class ManagedLoop {
       this.nextWaiters = undefined;
     }
     this.observer.runStarted(this);
-    return new RunContext(session, iteration, this.name, fencingToken);
+    return new RunContext(session, iteration, this.name, fencingToken, deadline);
   }
 
   /** ManagedRun: the run succeeded. */
@@ -331,6 +366,11 @@ export class ManagedLoop {
     } finally {
       this.release();
     }
+  }
+
+  /** ManagedRun: the run in flight passed its timeout. */
+  runTimedOut(timeout: number): void {
+    this.observer.runTimedOut?.(this, timeout);
   }
 
   /** ManagedRun: the run threw because the stop aborted its signal; neither success nor failure. */

@@ -42,4 +42,6 @@ export const messages = {
   badWait: (where: string, value: unknown) =>
     `${where}: the backoff manager returned ${show(value)} as the next wait; expected a finite number of milliseconds >= 0`,
   timeout: () => 'timed out waiting for the condition',
+  runTimeout: (name: string, timeout: number) =>
+    `Loop ${name}: the run took longer than its timeout of ${timeout} ms; its ctx.signal was aborted`,
 } as const;

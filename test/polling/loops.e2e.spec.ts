@@ -216,7 +216,7 @@ describe('errors', () => {
         'undefined',
       ],
     ]);
-    expect(lines[3]!.detail).toMatch(/^Error: service other\n/);
+    expect(lines[3].detail).toMatch(/^Error: service other\n/);
     await close(booted);
   });
 

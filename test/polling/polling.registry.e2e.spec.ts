@@ -275,10 +275,64 @@ describe('update', () => {
     expect(() => registry.update('Worker.tick', { jitter: NaN })).toThrow(
       'jitter must be a finite number; got NaN',
     );
-    expect(() => registry.update('Worker.tick', { backoff: {} } as never)).toThrow(
-      'unknown option "backoff"',
+    expect(() => registry.update('Worker.tick', { autoStart: false } as never)).toThrow(
+      'unknown option "autoStart"',
+    );
+    expect(() =>
+      registry.update('Worker.tick', { period: '1s', backoff: { initial: '1m', max: '1s' } }),
+    ).toThrow(
+      'PollingRegistry.update() (loop "Worker.tick"): backoff.max (1000 ms) is less than backoff.initial (60000 ms)',
+    );
+    expect(() => registry.update('Worker.tick', { timeout: 0 })).toThrow(
+      'PollingRegistry.update(): timeout must be more than 0 ms',
+    );
+    expect(() => registry.update('Worker.tick', { initialDelay: 'soon' })).toThrow(
+      'PollingRegistry.update(): initialDelay "soon" is not a duration',
     );
     expect(registry.get('Worker.tick').period).toBe(60_000);
+  });
+
+  it('initialDelay applies from the next start', async () => {
+    registry.update('Worker.tick', { initialDelay: '5s' });
+    await clock.advance('1m'); // the loop's own wait is unchanged
+    await registry.stop('Worker.tick');
+    registry.start('Worker.tick');
+    await clock.advance('10s');
+    expect(log.starts).toEqual([0, 60_000, 65_000]);
+  });
+
+  it('backoff: added, it applies from the next failure; removed, failures wait the period again', async () => {
+    const starts: number[] = [];
+    registry.add(
+      'failing',
+      () => {
+        starts.push(clock.now());
+        throw new Error('down');
+      },
+      { period: '10s' },
+    );
+    await clock.advance('20s'); // 0, 10s, 20s: the period
+    registry.update('failing', { backoff: { initial: '1s', max: '4s' } });
+    await clock.advance('17s'); // 30 (the wait in progress ends as planned), then 31, 33, 37
+    registry.update('failing', { backoff: null });
+    await clock.advance('20s'); // the 4s wait in progress ends at 41; then the period: 51
+    expect(starts.map((t) => t / 1000)).toEqual([0, 10, 20, 30, 31, 33, 37, 41, 51]);
+  });
+
+  it('a new backoff starts over from its initial wait', async () => {
+    const starts: number[] = [];
+    registry.add(
+      'failing',
+      () => {
+        starts.push(clock.now());
+        throw new Error('down');
+      },
+      { period: '1m', backoff: { initial: '1s', max: '1m' } },
+    );
+    await clock.advance('7s'); // 0, 1, 3, 7
+    registry.update('failing', { backoff: { initial: '2s', max: '1m', factor: 3 } });
+    await clock.advance('30s'); // the 8s wait in progress ends at 15; then 17, 23
+    expect(starts.map((t) => t / 1000)).toEqual([0, 1, 3, 7, 15, 17, 23]);
   });
 });
 
@@ -397,8 +451,8 @@ describe('events$ subscribers that throw', () => {
     expect(logged.map((l) => l.message)).toContain(
       'An events$ subscriber threw on the "failed" event of loop "flaky"; the loops and the other subscribers go on: TypeError: bad subscriber on failed',
     );
-    expect(logged[0]!.level).toBe('error');
-    expect(logged[0]!.detail).toMatch(/^TypeError: bad subscriber on \w+\n\s+at /);
+    expect(logged[0].level).toBe('error');
+    expect(logged[0].detail).toMatch(/^TypeError: bad subscriber on \w+\n\s+at /);
     expect(registry.get('flaky').iterations).toBe(3); // the loop went on
   });
 
