@@ -98,6 +98,8 @@ export class LeaderElector implements LoopGate {
   /** Clock time until which the last confirmed renewal lets this replica lead. */
   private validUntil = -Infinity;
   private leader: string | undefined = undefined;
+  /** Clock time of the latest store answer that showed another replica holding the lease. */
+  private leaderSeenAt = -Infinity;
   private watch: LeaseWatch | undefined = undefined;
   private watching: Promise<unknown> | undefined = undefined;
   private failures = 0;
@@ -145,6 +147,23 @@ export class LeaderElector implements LoopGate {
   /** The leader's identity as last seen in the store (this replica's when it leads). */
   get leaderIdentity(): string | undefined {
     return this.leader;
+  }
+
+  /**
+   * The leader's identity as far as the store's latest answer can still be true: this replica's
+   * while it leads ({@link isLeader}); on a follower, the holder its latest answered acquire saw,
+   * until a lease duration plus the longest wait between two acquires (`retryPeriod * 2.2`) has
+   * passed since that answer without another (by then the lease has expired, or been renewed
+   * where this replica cannot see it). `undefined` otherwise: no leader seen, or the store has not
+   * answered for that long. {@link leaderIdentity} keeps the last one seen, however old.
+   */
+  get knownLeader(): string | undefined {
+    const now = this.clock.now();
+    if (this.admit(now) !== undefined) return this.identity;
+    if (this.leader === undefined || this.leader === this.identity) return undefined;
+    const { leaseDuration, retryPeriod } = this.options;
+    const fresh = now - this.leaderSeenAt < leaseDuration + retryPeriod * (1 + ACQUIRE_JITTER);
+    return fresh ? this.leader : undefined;
   }
 
   /** The fencing token of this replica's term while it leads. */
@@ -293,6 +312,7 @@ export class LeaderElector implements LoopGate {
       this.untrustedSeen = true;
     } else {
       this.untrustedSeen = false;
+      this.leaderSeenAt = clock.now();
     }
     this.seeLeader(result.holder);
   }
