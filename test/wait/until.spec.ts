@@ -28,6 +28,20 @@ import { FakeClock } from '../../lib/testing/index.js';
 import { ManualClock, sleep, track } from '../support/helpers.js';
 
 describe('until', () => {
+  it('hands each run a plain context: { ...ctx } keeps signal and iteration', async () => {
+    const clock = new FakeClock();
+    const ac = new AbortController();
+    const copies: LoopContext[] = [];
+    const done = until((ctx) => void copies.push({ ...ctx }), 10, ac.signal, { clock });
+    await clock.advance(10);
+    expect(copies).toEqual([
+      { signal: ac.signal, iteration: 1 },
+      { signal: ac.signal, iteration: 2 },
+    ]);
+    ac.abort();
+    await done;
+  });
+
   it('never calls fn when the signal has already aborted, and resolves', async () => {
     const clock = new FakeClock();
     const fn = jest.fn();
