@@ -15,7 +15,7 @@ import { checkFunction } from '../wait/validate.js';
 import { show } from '../wait/wait.messages.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
 import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
-import type { LoopChanges, LoopEvent, LoopStatus } from './polling.interfaces.js';
+import type { LoopChanges, LoopEvent, LoopStatus, PollingFn } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 import {
   checkChanges,
@@ -83,9 +83,9 @@ export class PollingRegistry
   /**
    * Adds a loop and, unless `autoStart: false` (or the module's), starts it once the app has
    * bootstrapped (at once if it has; never once shutdown has begun). Throws if the name is taken
-   * or an option is bad.
+   * or an option is bad. Each run of `fn` gets a `PollingContext`: `ctx.name` is `name`.
    */
-  add(name: string, fn: LoopFn, definition: LoopDefinition): LoopStatus {
+  add(name: string, fn: PollingFn, definition: LoopDefinition): LoopStatus {
     const where = 'PollingRegistry.add()';
     if (typeof name !== 'string' || name.length === 0)
       throw new TypeError(messages.name(where, name));
@@ -94,7 +94,8 @@ export class PollingRegistry
     if (named !== undefined && named !== name)
       throw new TypeError(messages.twoNames(where, name, named));
     const plan = planDefinition({ ...definition, name }, where);
-    this.register(name, fn, plan, where);
+    // A managed loop's contexts always carry its name (PollingContext).
+    this.register(name, fn as LoopFn, plan, where);
     if (
       this.bootstrapped &&
       this.closing === undefined &&
