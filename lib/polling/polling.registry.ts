@@ -8,6 +8,7 @@ import { Subject, type Observable } from 'rxjs';
 import { LeaderElector } from '../leader/leader-elector.js';
 import { messages as leaderMessages } from '../leader/leader.messages.js';
 import { epochOf } from '../wait/clock.js';
+import type { CheckedOptions } from '../wait/duration.js';
 import type { LoopFn } from '../wait/loop.js';
 import { ManagedLoop, type ManagedLoopObserver } from '../wait/managed-loop.js';
 import { settleWithin } from '../wait/settle-within.js';
@@ -85,7 +86,11 @@ export class PollingRegistry
    * bootstrapped (at once if it has; never once shutdown has begun). Throws if the name is taken
    * or an option is bad. Each run of `fn` gets a `PollingContext`: `ctx.name` is `name`.
    */
-  add(name: string, fn: PollingFn, definition: LoopDefinition): LoopStatus {
+  add<const D extends LoopDefinition>(
+    name: string,
+    fn: PollingFn,
+    definition: CheckedOptions<D, LoopDefinition>,
+  ): LoopStatus {
     const where = 'PollingRegistry.add()';
     if (typeof name !== 'string' || name.length === 0)
       throw new TypeError(messages.name(where, name));
@@ -93,7 +98,8 @@ export class PollingRegistry
     const named = (definition as { name?: unknown } | undefined)?.name;
     if (named !== undefined && named !== name)
       throw new TypeError(messages.twoNames(where, name, named));
-    const plan = planDefinition({ ...definition, name }, where);
+    // Its literals were checked at compile time; everything is checked again here.
+    const plan = planDefinition({ ...(definition as LoopDefinition), name }, where);
     // A managed loop's contexts always carry its name (PollingContext).
     this.register(name, fn as LoopFn, plan, where);
     if (
@@ -144,10 +150,10 @@ export class PollingRegistry
   }
 
   /** Re-times a loop; a new period applies to the wait in progress, counted from where it started. */
-  update(name: string, changes: LoopChanges): void {
+  update<const C extends LoopChanges>(name: string, changes: CheckedOptions<C, LoopChanges>): void {
     const where = 'PollingRegistry.update()';
     const loop = this.find(name, where);
-    const checked = checkChanges(changes, where);
+    const checked = checkChanges(changes as LoopChanges, where);
     const current = loop.settings;
     loop.update({
       ...current,

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { Duration } from '../wait/duration.js';
+import type { CheckedDuration, CheckedOptions, Duration } from '../wait/duration.js';
 import { UNTIL_METADATA } from './polling.constants.js';
 import { messages } from './polling.messages.js';
 import type { PollingFn } from './polling.interfaces.js';
@@ -26,7 +26,8 @@ export type UntilDecorator = <T extends PollingFn>(
  * initial delay, no backoff, name `'ClassName.methodName'`.
  *
  * Arguments are checked when the class is defined: a bad period, jitter or option throws there,
- * naming `ClassName.methodName` and the value.
+ * naming `ClassName.methodName` and the value. Duration literals are checked at compile time too
+ * (`'5'` or `'1 h'` do not compile; see `DurationString`); a `string` from configuration passes.
  *
  * @example
  * ```ts
@@ -36,11 +37,20 @@ export type UntilDecorator = <T extends PollingFn>(
  * @Until({ period: '1h', name: 'reports' })
  * ```
  */
-export function Until(period: Duration, jitter?: number, sliding?: boolean): UntilDecorator;
+export function Until<const P extends Duration>(
+  period: CheckedDuration<P>,
+  jitter?: number,
+  sliding?: boolean,
+): UntilDecorator;
 /** `@Until(period, options)`: see the first signature. */
-export function Until(period: Duration, options: UntilOptions): UntilDecorator;
+export function Until<const P extends Duration, const O extends UntilOptions>(
+  period: CheckedDuration<P>,
+  options: CheckedOptions<O, UntilOptions>,
+): UntilDecorator;
 /** `@Until({ period, ...options })`: see the first signature. */
-export function Until(definition: LoopDefinition): UntilDecorator;
+export function Until<const D extends LoopDefinition>(
+  definition: CheckedOptions<D, LoopDefinition>,
+): UntilDecorator;
 export function Until(first: unknown, second?: unknown, third?: unknown): UntilDecorator {
   // Typed for methods, but TypeScript's checks can be bypassed (plain JavaScript, `as any`), and
   // experimentalDecorators calls a decorator on a field with no descriptor, on a parameter with

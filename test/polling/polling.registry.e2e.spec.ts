@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { FakeClock } from '../../lib/testing/index.js';
 import { PollingRegistry, Until, type LoopContext, type LoopEvent } from '../../lib/index.js';
 import { boot, close, deferred, RunLog, type Booted } from './support.js';
+import { configured } from '../support/helpers.js';
 
 /* PollingRegistry through a booted app, on FakeClock. */
 
@@ -92,7 +93,7 @@ describe('add', () => {
     expect(() => registry.add('Worker.tick', () => undefined, { period: 1 })).toThrow(
       'PollingRegistry.add(): a loop named "Worker.tick" exists already',
     );
-    expect(() => registry.add('x', () => undefined, { period: '1 minute' })).toThrow(
+    expect(() => registry.add('x', () => undefined, { period: configured('1 minute') })).toThrow(
       'PollingRegistry.add(): period "1 minute" is not a duration',
     );
     expect(() => registry.add('x', 'run' as never, { period: 1 })).toThrow(

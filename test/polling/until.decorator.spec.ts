@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Until, type UntilDecorator } from '../../lib/index.js';
 import { UNTIL_METADATA } from '../../lib/polling/polling.constants.js';
 import type { LoopPlan } from '../../lib/polling/until.options.js';
+import { configured } from '../support/helpers.js';
 
 /* `@Until()` checks its arguments when the class is defined, naming ClassName.methodName. */
 
@@ -86,7 +87,7 @@ describe('@Until() bad arguments throw at class definition', () => {
     ],
     [
       'an unparsable period',
-      () => Until('soon'),
+      () => Until(configured('soon')),
       /@Until\(\) on Collector\.tick: period "soon" is not a duration/,
     ],
     [
@@ -116,7 +117,7 @@ describe('@Until() bad arguments throw at class definition', () => {
     ],
     [
       'a bad backoff',
-      () => Until({ period: 1, backoff: { initial: 'x', max: 1 } }),
+      () => Until({ period: 1, backoff: { initial: configured('x'), max: 1 } }),
       /backoff\.initial "x" is not a duration/,
     ],
     [

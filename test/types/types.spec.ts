@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const PRELUDE = `import 'reflect-metadata';
 import {
   Until, PollingRegistry, parseDuration, until, NEVER_STOP,
-  type LoopContext, type LoopFn, type PollingContext,
+  type Duration, type DurationString, type LoopContext, type LoopFn, type PollingContext,
 } from 'nestjs-wait';
 declare const registry: PollingRegistry;
 declare const fromConfig: string;
@@ -115,6 +115,63 @@ const registryCases: [string, string, Expected][] = [
   ],
 ];
 
+const NOT_A_DURATION = /is not assignable to (parameter of )?type 'DurationString'/;
+const ok = (code: string): [string, string, Expected] => [code, code, null];
+const bad = (code: string, error: RegExp = NOT_A_DURATION): [string, string, Expected] => [
+  code,
+  code,
+  error,
+];
+
+/*
+ * Duration literals are checked where they are written (a DurationString), while a `string` typed
+ * wide (configuration: process.env, ConfigService.get<string>()) passes to the run-time checks.
+ */
+const durationCases: [string, string, Expected][] = [
+  ok(
+    `const d: DurationString[] = ['0', '250ms', '1.5s', '1m30s', '1h30m', '1h2m3s', '.5s', '1m30.5s'];`,
+  ),
+  ok(`const d: DurationString[] = ['1ns', '1us', '1µs', '1μs', '2h', '10m', '100s'];`),
+  bad(`const d: DurationString = '5';`),
+  bad(`const d: DurationString = '1 h';`),
+  bad(`const d: DurationString = '1h 30m';`),
+  bad(`const d: DurationString = ' 1h';`),
+  bad(`const d: DurationString = '1h ';`),
+  bad(`const d: DurationString = '1x';`),
+  bad(`const d: DurationString = '';`),
+  ok(`class A { @Until(fromConfig) a(): void {} @Until({ period: fromConfig }) b(): void {} }`),
+  ok(`class A { @Until(process.env.GC_PERIOD ?? '1m') a(): void {} }`),
+  ok(`declare const d: Duration; class A { @Until(d, { initialDelay: d }) a(): void {} }`),
+  ok(`class A { @Until(250) a(): void {} @Until('1m', { initialDelay: '2s' }) b(): void {} }`),
+  bad(`class A { @Until('5') a(): void {} }`, /No overload matches this call[^]*'DurationString'/),
+  bad(
+    `class A { @Until('1 h') a(): void {} }`,
+    /No overload matches this call[^]*'DurationString'/,
+  ),
+  bad(`class A { @Until('1m', { initialDelay: '5' }) a(): void {} }`),
+  bad(`class A { @Until({ period: '1 h' }) a(): void {} }`),
+  bad(`class A { @Until({ period: '1m', backoff: { initial: '5', max: '1m' } }) a(): void {} }`),
+  bad(
+    `class A { @Until({ period: '1m', jiter: 0.1 }) a(): void {} }`,
+    /'number' is not assignable to type 'never'/,
+  ),
+  bad(`class A { @Until('1m', { jiter: 0.1 }) a(): void {} }`, /No overload matches this call/),
+  bad(
+    `class A { @Until({ period: 1, backoff: { inital: '1s', max: '1m' } }) a(): void {} }`,
+    /'inital' does not exist/,
+  ),
+  ok(
+    `registry.add('a', () => 1, { period: fromConfig, initialDelay: '2s', backoff: { initial: 1, max: '1m' } });`,
+  ),
+  ok(`registry.update('a', { period: '5m' }); registry.update('a', { period: fromConfig });`),
+  bad(`registry.add('a', () => 1, { period: '5' });`),
+  bad(`registry.update('a', { period: '1 h' });`),
+  ok(`parseDuration('1m30s'); parseDuration(fromConfig); parseDuration(5);`),
+  bad(`parseDuration('5');`),
+  ok(`void until(() => 1, '1s', NEVER_STOP); void until(() => 1, fromConfig, NEVER_STOP);`),
+  bad(`void until(() => 1, '1 h', NEVER_STOP);`),
+];
+
 function compile(snippets: string[]): string[][] {
   const config = ts.getParsedCommandLineOfConfigFile(
     `${root}tsconfig.json`,
@@ -151,7 +208,7 @@ function compile(snippets: string[]): string[][] {
   return errors;
 }
 
-const cases = [...untilCases, ...registryCases];
+const cases = [...untilCases, ...registryCases, ...durationCases];
 let results: string[][];
 
 beforeAll(() => {
@@ -161,6 +218,7 @@ beforeAll(() => {
 describe.each([
   ['@Until() on', untilCases, 0],
   ['PollingRegistry', registryCases, untilCases.length],
+  ['durations', durationCases, untilCases.length + registryCases.length],
 ] as const)('%s', (_group, group, offset) => {
   it.each(group.map((c, i) => [c[0], c[2], offset + i] as const))(
     '%s',
