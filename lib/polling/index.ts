@@ -3,4 +3,11 @@ export type { UntilOptions, UntilBackoff, LoopDefinition, LoopOverride } from '.
 export { WaitModule } from './wait.module.js';
 export type { WaitModuleOptions, ShutdownHook } from './wait-module.options.js';
 export { PollingRegistry } from './polling.registry.js';
-export type { LoopStatus, LoopEvent, LoopChanges } from './polling.interfaces.js';
+export type {
+  LoopStatus,
+  LoopEvent,
+  LoopChanges,
+  PollingContext,
+  PollingFn,
+} from './polling.interfaces.js';
+export type { UntilDecorator } from './until.decorator.js';

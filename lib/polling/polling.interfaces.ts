@@ -1,4 +1,5 @@
 import type { Duration } from '../wait/duration.js';
+import type { LoopContext } from '../wait/loop.js';
 import type { UntilBackoff } from './until.options.js';
 
 /** A snapshot of one loop, from {@link PollingRegistry.get} and {@link PollingRegistry.list}. */
@@ -53,3 +54,19 @@ export interface LoopChanges {
   backoff?: UntilBackoff | null;
   timeout?: Duration | null;
 }
+
+/**
+ * What each run of a loop of the WaitModule receives (`@Until` methods and
+ * {@link PollingRegistry.add} functions): a {@link LoopContext} whose `name` is always set, to the
+ * loop's name. A method typed `(ctx: LoopContext)` is accepted as well.
+ */
+export interface PollingContext extends LoopContext {
+  /** The loop's name (default `'ClassName.methodName'` for `@Until`). */
+  readonly name: string;
+}
+
+/**
+ * The body of a loop of the WaitModule: takes its context (or nothing) and may return a promise;
+ * the next run waits until it settles. Extra parameters must be optional.
+ */
+export type PollingFn = (ctx: PollingContext) => unknown;

@@ -6,7 +6,7 @@ import { show } from '../wait/wait.messages.js';
  */
 export const messages = {
   notAMethod: (where: string, kind: string) =>
-    `${where}: @Until() decorates instance methods; this is ${kind}`,
+    `${where}: @Until() decorates instance methods; this is ${kind}. Put it on a method of the class, which receives the loop's context: @Until('1m') collect(ctx: LoopContext) {}`,
   decoratedTwice: (where: string) =>
     `${where}: the method has @Until() twice; one method is one loop`,
   unknownKey: (where: string, key: string, known: readonly string[]) =>

@@ -8,6 +8,7 @@ import type { Observable } from 'rxjs';
 import { LeaderElector } from '../leader/leader-elector.js';
 import { messages as leaderMessages } from '../leader/leader.messages.js';
 import { epochOf } from '../wait/clock.js';
+import type { CheckedOptions } from '../wait/duration.js';
 import type { LoopFn } from '../wait/loop.js';
 import { ManagedLoop, type ManagedLoopObserver } from '../wait/managed-loop.js';
 import { settleWithin } from '../wait/settle-within.js';
@@ -16,7 +17,7 @@ import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
 import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
 import { describeThrown, FailureLog, summarize } from './failure-log.js';
 import { LoopEvents } from './loop-events.js';
-import type { LoopChanges, LoopEvent, LoopStatus } from './polling.interfaces.js';
+import type { LoopChanges, LoopEvent, LoopStatus, PollingFn } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 import {
   checkChanges,
@@ -92,9 +93,13 @@ export class PollingRegistry
   /**
    * Adds a loop and, unless `autoStart: false` (or the module's), starts it once the app has
    * bootstrapped (at once if it has; never once shutdown has begun). Throws if the name is taken
-   * or an option is bad.
+   * or an option is bad. Each run of `fn` gets a `PollingContext`: `ctx.name` is `name`.
    */
-  add(name: string, fn: LoopFn, definition: LoopDefinition): LoopStatus {
+  add<const D extends LoopDefinition>(
+    name: string,
+    fn: PollingFn,
+    definition: CheckedOptions<D, LoopDefinition>,
+  ): LoopStatus {
     const where = 'PollingRegistry.add()';
     if (typeof name !== 'string' || name.length === 0)
       throw new TypeError(messages.name(where, name));
@@ -102,8 +107,10 @@ export class PollingRegistry
     const named = (definition as { name?: unknown } | undefined)?.name;
     if (named !== undefined && named !== name)
       throw new TypeError(messages.twoNames(where, name, named));
-    const plan = planDefinition({ ...definition, name }, where);
-    this.register(name, fn, plan, where);
+    // Its literals were checked at compile time; everything is checked again here.
+    const plan = planDefinition({ ...(definition as LoopDefinition), name }, where);
+    // A managed loop's contexts always carry its name (PollingContext).
+    this.register(name, fn as LoopFn, plan, where);
     if (
       this.bootstrapped &&
       this.closing === undefined &&
@@ -155,10 +162,10 @@ export class PollingRegistry
    * Re-times a loop (see {@link LoopChanges} for when each change applies); a new period applies
    * to the wait in progress, counted from where it started. Bad changes throw and change nothing.
    */
-  update(name: string, changes: LoopChanges): void {
+  update<const C extends LoopChanges>(name: string, changes: CheckedOptions<C, LoopChanges>): void {
     const where = 'PollingRegistry.update()';
     const loop = this.find(name, where);
-    const checked = checkChanges(changes, where, name);
+    const checked = checkChanges(changes as LoopChanges, where, name);
     const current = loop.settings;
     loop.update({
       period: checked.period ?? current.period,

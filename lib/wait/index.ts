@@ -1,5 +1,12 @@
 export { realClock, type Clock } from './clock.js';
-export { parseDuration, type Duration } from './duration.js';
+export {
+  parseDuration,
+  type Duration,
+  type DurationString,
+  type DurationUnit,
+  type CheckedDuration,
+  type CheckedOptions,
+} from './duration.js';
 export { RunTimeoutError, WaitTimeoutError, isInterrupted } from './errors.js';
 export { jitter } from './jitter.js';
 export type { LoopContext, LoopFn, LoopOptions } from './loop.js';

@@ -180,6 +180,7 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     const context = this.beginRun(iteration, now);
     let result: unknown;
     try {
+      // Called as a method: `this` is the core (the managed loop's one body function needs it).
       result = this.fn(context);
     } catch (error) {
       return this.failed(error);

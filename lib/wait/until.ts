@@ -1,6 +1,6 @@
 import { realClock, type Clock } from './clock.js';
 import type { BackoffManager } from './backoff-manager.js';
-import { toMillis, type Duration } from './duration.js';
+import { toMillis, type CheckedDuration, type Duration } from './duration.js';
 import { applyJitter } from './jitter.js';
 import { LoopCore, type LoopFn, type LoopOptions } from './loop.js';
 import { messages } from './wait.messages.js';
@@ -83,9 +83,9 @@ function checkOptions(options: LoopOptions | undefined, where: string): CheckedO
  * @returns a promise that resolves once `stop` has aborted and the run in flight has settled, or
  *   rejects with the first error of `fn` when `options.onError` is not set.
  */
-export function until(
+export function until<const P extends Duration>(
   fn: LoopFn,
-  period: Duration,
+  period: CheckedDuration<P>,
   stop: AbortSignal,
   options?: LoopOptions,
 ): Promise<void> {
@@ -97,9 +97,9 @@ export function until(
  * includes the run's time; a run longer than the period is followed at once by the next. Targets
  * are absolute (`start + n * period`), so timer lateness does not accumulate.
  */
-export function nonSlidingUntil(
+export function nonSlidingUntil<const P extends Duration>(
   fn: LoopFn,
-  period: Duration,
+  period: CheckedDuration<P>,
   stop: AbortSignal,
   options?: LoopOptions,
 ): Promise<void> {
@@ -111,9 +111,9 @@ export function nonSlidingUntil(
  * `[period, period * (1 + jitterFactor))` when `jitterFactor > 0` (`<= 0` means no jitter), and
  * a choice of sliding (`true`: the wait starts after the run) or non-sliding (`false`).
  */
-export function jitterUntil(
+export function jitterUntil<const P extends Duration>(
   fn: LoopFn,
-  period: Duration,
+  period: CheckedDuration<P>,
   jitterFactor: number,
   sliding: boolean,
   stop: AbortSignal,
@@ -126,7 +126,11 @@ export function jitterUntil(
  * Go's `wait.Forever`: {@link until} with {@link NEVER_STOP}. The promise never resolves; it
  * rejects with the first error of `fn` when `options.onError` is not set.
  */
-export function forever(fn: LoopFn, period: Duration, options?: LoopOptions): Promise<never> {
+export function forever<const P extends Duration>(
+  fn: LoopFn,
+  period: CheckedDuration<P>,
+  options?: LoopOptions,
+): Promise<never> {
   return startJitterLoop('forever()', fn, period, 0, true, NEVER_STOP, options) as Promise<never>;
 }
 

@@ -3,6 +3,7 @@ import { config as rxjsConfig, filter, firstValueFrom, map } from 'rxjs';
 import { FakeClock } from '../../lib/testing/index.js';
 import { PollingRegistry, Until, type LoopContext, type LoopEvent } from '../../lib/index.js';
 import { boot, close, deferred, RunLog, type Booted } from './support.js';
+import { configured } from '../support/helpers.js';
 
 /* PollingRegistry through a booted app, on FakeClock. */
 
@@ -93,7 +94,7 @@ describe('add', () => {
     expect(() => registry.add('Worker.tick', () => undefined, { period: 1 })).toThrow(
       'PollingRegistry.add(): a loop named "Worker.tick" exists already',
     );
-    expect(() => registry.add('x', () => undefined, { period: '1 minute' })).toThrow(
+    expect(() => registry.add('x', () => undefined, { period: configured('1 minute') })).toThrow(
       'PollingRegistry.add(): period "1 minute" is not a duration',
     );
     expect(() => registry.add('x', 'run' as never, { period: 1 })).toThrow(
@@ -286,7 +287,7 @@ describe('update', () => {
     expect(() => registry.update('Worker.tick', { timeout: 0 })).toThrow(
       'PollingRegistry.update(): timeout must be more than 0 ms',
     );
-    expect(() => registry.update('Worker.tick', { initialDelay: 'soon' })).toThrow(
+    expect(() => registry.update('Worker.tick', { initialDelay: configured('soon') })).toThrow(
       'PollingRegistry.update(): initialDelay "soon" is not a duration',
     );
     expect(registry.get('Worker.tick').period).toBe(60_000);

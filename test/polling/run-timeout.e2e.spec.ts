@@ -48,7 +48,7 @@ class Slow {
     try {
       const ms = Slow.takes[iteration - 1] ?? 1000;
       if (Slow.honourSignal) await sleep(ms, signal);
-      else await new Promise((resolve) => clock.setTimeout(resolve, ms));
+      else await new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
     } finally {
       log.end();
     }
@@ -220,7 +220,7 @@ it('property: runs never overlap, a run fails exactly when it passes its timeout
             local.begin();
             try {
               if (run.honour) await sleep(run.ms, signal);
-              else await new Promise((resolve) => clock.setTimeout(resolve, run.ms));
+              else await new Promise<void>((resolve) => clock.setTimeout(resolve, run.ms));
             } finally {
               local.end();
             }

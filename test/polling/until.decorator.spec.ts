@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { Until } from '../../lib/index.js';
+import { Until, type UntilDecorator } from '../../lib/index.js';
 import { UNTIL_METADATA } from '../../lib/polling/polling.constants.js';
 import type { LoopPlan } from '../../lib/polling/until.options.js';
+import { configured } from '../support/helpers.js';
 
 /* `@Until()` checks its arguments when the class is defined, naming ClassName.methodName. */
 
@@ -10,7 +11,7 @@ function planOf(method: unknown): LoopPlan {
 }
 
 /** Applies `decorator` to a fresh method `tick` of a class named `name`, as TypeScript would. */
-function decorate(decorator: MethodDecorator, name = 'Collector'): unknown {
+function decorate(decorator: UntilDecorator, name = 'Collector'): unknown {
   const cls = { [name]: class {} }[name];
   const proto = cls.prototype as Record<string, unknown>;
   proto.tick = function tick() {};
@@ -86,7 +87,7 @@ describe('@Until() bad arguments throw at class definition', () => {
     ],
     [
       'an unparsable period',
-      () => Until('soon'),
+      () => Until(configured('soon')),
       /@Until\(\) on Collector\.tick: period "soon" is not a duration/,
     ],
     [
@@ -116,7 +117,7 @@ describe('@Until() bad arguments throw at class definition', () => {
     ],
     [
       'a bad backoff',
-      () => Until({ period: 1, backoff: { initial: 'x', max: 1 } }),
+      () => Until({ period: 1, backoff: { initial: configured('x'), max: 1 } }),
       /backoff\.initial "x" is not a duration/,
     ],
     [
@@ -126,7 +127,7 @@ describe('@Until() bad arguments throw at class definition', () => {
     ],
     [
       'a third argument after options',
-      () => (Until as (...a: unknown[]) => MethodDecorator)('1s', {}, true),
+      () => (Until as (...a: unknown[]) => UntilDecorator)('1s', {}, true),
       /there is no third/,
     ],
   ])('%s', (_label, make, message) => {
@@ -136,6 +137,7 @@ describe('@Until() bad arguments throw at class definition', () => {
   it('a getter', () => {
     expect(() => {
       class Collector {
+        // @ts-expect-error -- an accessor does not compile; the run-time check is for JavaScript
         @Until('1s')
         get tick(): number {
           return 1;
@@ -157,6 +159,48 @@ describe('@Until() bad arguments throw at class definition', () => {
     }).toThrow(
       '@Until() on Collector.tick: @Until() decorates instance methods; this is a static method',
     );
+  });
+
+  /*
+   * Placements TypeScript rejects, applied by hand as experimentalDecorators would (plain
+   * JavaScript, `as any`): a field gets (prototype, key) and no descriptor, a parameter its index,
+   * a class the class alone. Each error names what was decorated and what @Until() accepts.
+   */
+  describe('on something other than a method', () => {
+    const accepts =
+      "@Until() decorates instance methods; this is %KIND%. Put it on a method of the class, which receives the loop's context: @Until('1m') collect(ctx: LoopContext) {}";
+    const message = (where: string, kind: string): string =>
+      `${where}: ${accepts.replace('%KIND%', kind)}`;
+    class Collector {}
+    // Untyped: these are the placements TypeScript refuses.
+    const decorator = Until('1s') as unknown as (...args: unknown[]) => void;
+
+    it.each([
+      [
+        'a property (a class field)',
+        () => decorator(Collector.prototype, 'tick'),
+        message('@Until() on Collector.tick', 'a property (a class field)'),
+      ],
+      [
+        'a static property',
+        () => decorator(Collector, 'tick'),
+        message('@Until() on Collector.tick', 'a static property'),
+      ],
+      ['a class', () => decorator(Collector), message('@Until() on class Collector', 'a class')],
+      [
+        "a method's parameter",
+        () => decorator(Collector.prototype, 'tick', 1),
+        message('@Until() on parameter 1 of Collector.tick', 'a parameter'),
+      ],
+      [
+        "a constructor's parameter",
+        () => decorator(Collector, undefined, 0),
+        message('@Until() on parameter 0 of the constructor of Collector', 'a parameter'),
+      ],
+    ])('%s', (_label, apply, expected) => {
+      expect(apply).toThrow(new TypeError(expected));
+      expect(apply).toThrow(TypeError);
+    });
   });
 
   it('twice on one method', () => {

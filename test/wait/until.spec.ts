@@ -25,9 +25,23 @@ import {
   type LoopContext,
 } from '../../lib/index.js';
 import { FakeClock } from '../../lib/testing/index.js';
-import { ManualClock, sleep, track } from '../support/helpers.js';
+import { configured, ManualClock, sleep, track } from '../support/helpers.js';
 
 describe('until', () => {
+  it('hands each run a plain context: { ...ctx } keeps signal and iteration', async () => {
+    const clock = new FakeClock();
+    const ac = new AbortController();
+    const copies: LoopContext[] = [];
+    const done = until((ctx) => void copies.push({ ...ctx }), 10, ac.signal, { clock });
+    await clock.advance(10);
+    expect(copies).toEqual([
+      { signal: ac.signal, iteration: 1 },
+      { signal: ac.signal, iteration: 2 },
+    ]);
+    ac.abort();
+    await done;
+  });
+
   it('never calls fn when the signal has already aborted, and resolves', async () => {
     const clock = new FakeClock();
     const fn = jest.fn();
@@ -285,8 +299,8 @@ describe('until', () => {
       [() => until(() => {}, -1, signal), RangeError, /until\(\).*period.*-1/],
       [() => until(() => {}, Number.NaN, signal), RangeError, /until\(\).*NaN/],
       [() => until(() => {}, Infinity, signal), RangeError, /until\(\).*Infinity/],
-      [() => until(() => {}, 'soon', signal), TypeError, /until\(\).*"soon"/],
-      [() => until(() => {}, '5', signal), TypeError, /until\(\).*"5"/],
+      [() => until(() => {}, configured('soon'), signal), TypeError, /until\(\).*"soon"/],
+      [() => until(() => {}, configured('5'), signal), TypeError, /until\(\).*"5"/],
       [() => until('fn' as never, 10, signal), TypeError, /until\(\).*fn.*"fn"/],
       [() => until(() => {}, 10, {} as AbortSignal), TypeError, /until\(\).*AbortSignal/],
       [() => until(() => {}, 10, signal, { clock: {} as Clock }), TypeError, /until\(\).*clock/],
@@ -302,7 +316,7 @@ describe('until', () => {
         RangeError,
         /jitterUntil\(\).*Infinity/,
       ],
-      [() => forever(() => {}, '1x'), TypeError, /forever\(\).*"1x"/],
+      [() => forever(() => {}, configured('1x')), TypeError, /forever\(\).*"1x"/],
       [
         () => backoffUntil(() => {}, {} as never, true, signal),
         TypeError,
