@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-sample/', 'coverage/', 'node_modules/'] },
+  { ignores: ['dist/', 'dist-sample/', 'coverage/', 'node_modules/', 'test/docs/.run/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -14,6 +14,10 @@ export default {
   moduleNameMapper: {
     // Sources import with NodeNext's `.js` suffix; Jest resolves the `.ts` file behind it.
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    // The package's own name, as the README's examples (and the sample) import it: its sources,
+    // as tsconfig.json's `paths` map it for the type-check.
+    '^nestjs-wait$': '<rootDir>/lib/index.ts',
+    '^nestjs-wait/(testing|terminus|redis|postgres)$': '<rootDir>/lib/$1/index.ts',
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],

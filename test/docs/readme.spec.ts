@@ -1,34 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { readmeBlocks, root, type Block } from './readme-blocks.js';
 
 /*
  * Every TypeScript example of the README compiles against the library (the repo's tsconfig:
  * `nestjs-wait` and its entry points map to lib/). Each ```ts block is a module of its own;
  * test/docs/readme-prelude.d.ts declares the app's own services they take as given.
+ * readme-run.spec.ts runs each of them.
  */
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-interface Block {
-  line: number;
-  code: string;
-}
-
-async function blocks(): Promise<Block[]> {
-  const readme = await readFile(`${root}README.md`, 'utf8');
-  const found: Block[] = [];
-  const lines = readme.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i] !== '```ts') continue;
-    const start = i + 1;
-    let end = start;
-    while (lines[end] !== '```') end++;
-    found.push({ line: start + 1, code: lines.slice(start, end).join('\n') });
-    i = end;
-  }
-  return found;
-}
 
 function compile(examples: Block[]): string[] {
   const config = ts.getParsedCommandLineOfConfigFile(
@@ -70,14 +49,14 @@ function compile(examples: Block[]): string[] {
 }
 
 it('every ```ts example of the README compiles', async () => {
-  const examples = await blocks();
+  const examples = await readmeBlocks();
   expect(examples.length).toBeGreaterThanOrEqual(8);
   expect(compile(examples)).toEqual([]);
 }, 120_000);
 
 it('a broken example would be caught (the check is not vacuous)', () => {
   const broken = compile([
-    { line: 1, code: "import { Until } from 'nestjs-wait';\nUntil(42, 'x');" },
+    { line: 1, heading: '', code: "import { Until } from 'nestjs-wait';\nUntil(42, 'x');" },
   ]);
   expect(broken.join('\n')).toMatch(/README\.md:2: /);
 }, 120_000);

@@ -1,12 +1,14 @@
 /**
  * The package as users get it: `npm pack`, its contents, publint and arethetypeswrong on the
  * tarball, the main entry's declarations free of optional peers, then the tarball installed into
- * throwaway apps on Nest 11 and Nest 12, each booting one `@Until` loop from an ES module and from
- * CommonJS (`require('nestjs-wait')`) and closing cleanly. Run by `npm run test:package`.
+ * throwaway apps on Nest 11 and Nest 12, each booting one `@Until` loop from an ES module, from
+ * CommonJS (`require('nestjs-wait')`) and from TypeScript compiled with `module: commonjs`, and
+ * closing cleanly; type-checked from `.mts` and `.cts`; and, on Nest 11, a CommonJS project's Jest
+ * test run with the README's ts-jest configuration. Run by `npm run test:package`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,8 +153,19 @@ describe.each([11, 12])('installed in a Nest %i app', (nest) => {
       cwd: app,
       timeout: 300_000,
     });
-    for (const file of ['boot.mjs', 'boot.cjs', 'types.mts', 'types.cts']) {
+    for (const file of ['boot.mjs', 'boot.cjs', 'types.mts', 'types.cts', 'boot-commonjs.ts']) {
       await copyFile(join(apps, file), join(app, file));
+    }
+    // The CommonJS project's Jest test: its config and tsconfig under the names Jest and ts-jest
+    // look for. Jest, ts-jest and Jest's types are this repo's, linked rather than installed (an
+    // install of Jest per app would take longer than the rest); they resolve their own
+    // dependencies from here, and the app's test resolves nestjs-wait and Nest from the app.
+    await copyFile(join(apps, 'app.test.ts'), join(app, 'app.test.ts'));
+    await copyFile(join(apps, 'jest.config.cjs'), join(app, 'jest.config.js'));
+    await copyFile(join(apps, 'tsconfig.app.json'), join(app, 'tsconfig.json'));
+    await mkdir(join(app, 'node_modules', '@types'), { recursive: true });
+    for (const name of ['ts-jest', '@types/jest']) {
+      await symlink(join(root, 'node_modules', name), join(app, 'node_modules', name), 'dir');
     }
   }, 320_000);
 
@@ -181,6 +194,55 @@ describe.each([11, 12])('installed in a Nest %i app', (nest) => {
       // No warning either (require(esm) is not experimental on this Node).
       expect(stderr).toBe('');
     },
+  );
+
+  it('compiles a TypeScript CommonJS app with module commonjs, which boots and closes cleanly', async () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const flags = ['--strict', '--experimentalDecorators', '--emitDecoratorMetadata'];
+    await expect(
+      run(
+        process.execPath,
+        [tsc, ...flags, '--module', 'commonjs', '--target', 'es2022', '--outDir', 'out'].concat(
+          'boot-commonjs.ts',
+        ),
+        { cwd: app },
+      ).catch((error: { stdout?: string }) => Promise.reject(new Error(error.stdout))),
+    ).resolves.toBeDefined();
+    const { outcome, stderr } = await boot(app, 'out/boot-commonjs.js');
+    expect(outcome).toMatchObject({ module: 'cjs', state: 'stopped' });
+    expect(outcome.runs).toBeGreaterThanOrEqual(2);
+    expect(outcome.health.loops.loops['Worker.tick']).toMatchObject({ healthy: true });
+    expect(stderr).toBe('');
+  }, 120_000);
+
+  // Nest 11 only: Nest 12's own packages are ES modules using import.meta, which no transform
+  // makes CommonJS, so a Nest 12 project runs Jest as ESM (as this repo does).
+  (nest === 11 ? it : it.skip)(
+    "runs a CommonJS project's Jest test with the README's ts-jest configuration",
+    async () => {
+      const readme = await readFile(join(root, 'README.md'), 'utf8');
+      const config = await readFile(join(apps, 'jest.config.cjs'), 'utf8');
+      const lines = config.split('\n').filter((l) => /^\s+transform(IgnorePatterns)?:/.test(l));
+      expect(lines).toHaveLength(2);
+      for (const line of lines) expect(readme).toContain(line); // the README's, as it is there
+      const jest = [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--no-cache'];
+      const env = { ...process.env, NODE_OPTIONS: '' }; // no --experimental-vm-modules: CommonJS
+      const { stderr } = await run(process.execPath, jest, { cwd: app, env }).catch(
+        (error: { stderr?: string }) => Promise.reject(new Error(error.stderr)),
+      );
+      expect(stderr).toMatch(/Tests: +1 passed, 1 total/);
+      // Without transformIgnorePatterns, Jest's require() meets nestjs-wait's ES module syntax.
+      const untransformed = JSON.stringify({ transform: { '^.+\\.[tj]s$': 'ts-jest' } });
+      const failed = await run(process.execPath, [...jest, '--config', untransformed], {
+        cwd: app,
+        env,
+      }).then(
+        () => '',
+        (error: { stderr?: string }) => error.stderr ?? '',
+      );
+      expect(failed).toMatch(/Must use import to load ES Module: .*nestjs-wait/);
+    },
+    120_000,
   );
 
   it('type-checks from an ES module and from CommonJS (module nodenext)', async () => {
