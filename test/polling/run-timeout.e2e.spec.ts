@@ -246,3 +246,19 @@ it('property: runs never overlap, a run fails exactly when it passes its timeout
     { numRuns: 40 },
   );
 });
+
+it("a timed run's context spreads with its own signal", async () => {
+  const copies: LoopContext[] = [];
+  booted = await boot({ providers: [] }, {}, { clock });
+  booted.app.get(PollingRegistry).add(
+    'spread',
+    (ctx) => {
+      copies.push({ ...ctx });
+      return sleep(5000, ctx.signal);
+    },
+    { period: '1m', timeout: '1s' },
+  );
+  await clock.advance('1s');
+  expect(Object.keys(copies[0])).toEqual(expect.arrayContaining(['signal', 'iteration', 'name']));
+  expect(copies[0].signal.reason).toBeInstanceOf(RunTimeoutError);
+});
