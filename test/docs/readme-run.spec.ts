@@ -1,6 +1,8 @@
 import { jest } from '@jest/globals';
 import { ServiceUnavailableException, type INestApplication, type Type } from '@nestjs/common';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
+import { TerminusModule } from '@nestjs/terminus';
+import { WaitHealthIndicator } from '../../lib/terminus/index.js';
 import { Redis } from 'ioredis';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
@@ -275,6 +277,33 @@ const runners: Runner[] = [
       jest.spyOn(runtime, 'removeDeadContainers').mockRejectedValue(new Error('runtime down'));
       await clock.advance('4m');
       await expect(controller.check()).rejects.toThrow(ServiceUnavailableException);
+      await clock.runUntil(app.close());
+    },
+  },
+  {
+    heading: '## Health checks (Terminus)',
+    marker: 'export class Probes {',
+    // Beside the quick start's loops, with in-memory leader election: liveness leaves the
+    // excluded loop out; readiness is up once this replica leads, and reports no loop.
+    run: async (block) => {
+      const module = await load('probes', block.code);
+      const clock = new FakeClock();
+      const Probes = exported(module, 'Probes');
+      const app = await start(
+        Test.createTestingModule({
+          imports: [
+            WaitModule.forRoot({ clock, leaderElection: { name: 'probes' } }),
+            TerminusModule,
+          ],
+          providers: [ContainerRuntime, GarbageCollector, WaitHealthIndicator, Probes],
+        }),
+      );
+      await clock.advance('1s');
+      const probes = app.get<{ liveness(): unknown; readiness(): unknown }>(Probes);
+      expect(probes.liveness()).toMatchObject({
+        loops: { status: 'up', unknown: ['nightly-report'] },
+      });
+      expect(probes.readiness()).toMatchObject({ leadership: { status: 'up', loops: {} } });
       await clock.runUntil(app.close());
     },
   },
