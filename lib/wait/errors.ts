@@ -5,7 +5,7 @@ import { messages } from './wait.messages.js';
  * (Go's `ErrWaitTimeout`). Message: `'timed out waiting for the condition'`.
  */
 export class WaitTimeoutError extends Error {
-  constructor(options?: ErrorOptions) {
+  constructor(options?: { cause?: unknown }) {
     super(messages.timeout(), options);
     this.name = 'WaitTimeoutError';
   }
