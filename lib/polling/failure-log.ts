@@ -1,13 +1,27 @@
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 
 /**
- * This package's own directory (`dist/` once installed, `lib/` in this repo): the frames of its
- * files say nothing about why a run failed, only that a loop called it, so logged stacks leave
- * them out. Both spellings are matched: ES-module frames name files as `file://` URLs.
+ * This package's own directory (`dist/` once installed, `lib/` in this repo) in both spellings a
+ * stack frame may use (a path, or a `file://` URL for ES modules): the frames of its files say
+ * nothing about why a run failed, only that a loop called it, so logged stacks leave them out.
+ * Read from this module's own frame rather than `import.meta.url`, which a CommonJS Jest setup
+ * (ts-jest compiling the package to CommonJS) cannot compile. Empty if stacks are turned off.
  */
-const OWN_DIR = fileURLToPath(new URL('..', import.meta.url));
-const OWN_URL = new URL('..', import.meta.url).href;
+const OWN = ((): string[] => {
+  const frame = new Error().stack?.split('\n').find((line) => /failure-log\.[cm]?[jt]s/.test(line));
+  const found =
+    frame && /((?:file:\/\/)?[^\s()]*?)[\\/]polling[\\/]failure-log\.[cm]?[jt]s/.exec(frame);
+  if (!found) return [];
+  const dir = found[1];
+  try {
+    return dir.startsWith('file://')
+      ? [`${dir}/`, `${fileURLToPath(dir)}/`]
+      : [`${dir}/`, `${pathToFileURL(dir).href}/`];
+  } catch {
+    return [`${dir}/`];
+  }
+})();
 
 /** How much of a thrown value is shown: deep enough for a `cause` chain, bounded for a log line. */
 const INSPECT = { depth: 4, breakLength: 120, maxArrayLength: 20, maxStringLength: 2000 } as const;
@@ -28,7 +42,7 @@ export function describeThrown(error: unknown): string {
 }
 
 function isOwnFrame(line: string): boolean {
-  return /^\s+at /.test(line) && (line.includes(OWN_URL) || line.includes(OWN_DIR));
+  return /^\s+at /.test(line) && OWN.some((dir) => line.includes(dir));
 }
 
 /**

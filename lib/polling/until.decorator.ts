@@ -64,7 +64,10 @@ export function Until(first: unknown, second?: unknown, third?: unknown): UntilD
     if (typeof descriptor === 'number') {
       const of = key === undefined ? `the constructor of ${owner}` : `${owner}.${String(key)}`;
       throw new TypeError(
-        messages.notAMethod(`@Until() on parameter ${descriptor} of ${of}`, 'a parameter'),
+        messages.notAMethod(
+          `@Until() on the parameter at index ${descriptor} of ${of}`,
+          'a parameter',
+        ),
       );
     }
     const where = `@Until() on ${owner}.${String(key)}`;

@@ -190,12 +190,15 @@ describe('@Until() bad arguments throw at class definition', () => {
       [
         "a method's parameter",
         () => decorator(Collector.prototype, 'tick', 1),
-        message('@Until() on parameter 1 of Collector.tick', 'a parameter'),
+        message('@Until() on the parameter at index 1 of Collector.tick', 'a parameter'),
       ],
       [
         "a constructor's parameter",
         () => decorator(Collector, undefined, 0),
-        message('@Until() on parameter 0 of the constructor of Collector', 'a parameter'),
+        message(
+          '@Until() on the parameter at index 0 of the constructor of Collector',
+          'a parameter',
+        ),
       ],
     ])('%s', (_label, apply, expected) => {
       expect(apply).toThrow(new TypeError(expected));
