@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { toMillis, type Duration } from '../wait/duration.js';
-import { checkObject } from '../wait/validate.js';
+import { checkKeys, checkObject } from '../wait/validate.js';
 import type { LeaseStore } from './lease-store.js';
 import { messages } from './leader.messages.js';
 
@@ -34,6 +34,16 @@ export interface CheckedLeaderElectionOptions {
   readonly releaseOnShutdown: boolean;
 }
 
+const KEYS = [
+  'store',
+  'name',
+  'identity',
+  'leaseDuration',
+  'renewDeadline',
+  'retryPeriod',
+  'releaseOnShutdown',
+] as const;
+
 /** Client-go's `JitterFactor` for the acquire retries. */
 export const ACQUIRE_JITTER = 1.2;
 
@@ -43,6 +53,7 @@ export function checkLeaderElection(
   where: string,
 ): CheckedLeaderElectionOptions {
   checkObject(options, where, 'leaderElection');
+  checkKeys(options, KEYS, `${where} leaderElection`);
   const { store, name, identity, releaseOnShutdown } = options;
   if (
     store !== undefined &&
@@ -60,7 +71,7 @@ export function checkLeaderElection(
     throw new TypeError(messages.identity(where, identity));
   }
   if (releaseOnShutdown !== undefined && typeof releaseOnShutdown !== 'boolean') {
-    throw new TypeError(`${where}: leaderElection.releaseOnShutdown must be true or false`);
+    throw new TypeError(messages.releaseOnShutdown(where, releaseOnShutdown));
   }
   const leaseDuration = toMillis(
     options.leaseDuration ?? '15s',

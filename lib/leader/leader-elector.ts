@@ -183,18 +183,18 @@ export class LeaderElector implements LoopGate {
     this.loop.start();
   }
 
-  /** Internal (the registry): `loop` runs only while this replica leads. */
+  /** @internal The registry's: `loop` runs only while this replica leads. */
   attach(loop: ManagedLoop): void {
     this.gated.add(loop);
   }
 
-  /** Internal (the registry): `loop` was removed. */
+  /** @internal The registry's: `loop` was removed. */
   detach(loop: ManagedLoop): void {
     this.gated.delete(loop);
   }
 
   /**
-   * Internal (the registry, when shutdown begins): sends no more acquires, so a replica that is
+   * @internal The registry's, when shutdown begins: sends no more acquires, so a replica that is
    * shutting down never takes the lease. A leader goes on renewing while its leader-only runs
    * settle: letting the lease lapse under a run still in flight would let a successor overlap
    * it.

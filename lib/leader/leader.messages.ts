@@ -5,6 +5,8 @@ import { show } from '../wait/wait.messages.js';
  * the package.
  */
 export const messages = {
+  releaseOnShutdown: (where: string, value: unknown) =>
+    `${where}: leaderElection.releaseOnShutdown must be true or false; got ${show(value)}`,
   identity: (where: string, value: unknown) =>
     `${where}: leaderElection.identity must be a non-empty string; got ${show(value)}`,
   name: (where: string, value: unknown) =>

@@ -9,8 +9,6 @@ export const messages = {
     `${where}: @Until() decorates instance methods; this is ${kind}. Put it on a method of the class, which receives the loop's context: @Until('1m') collect(ctx: LoopContext) {}`,
   decoratedTwice: (where: string) =>
     `${where}: the method has @Until() twice; one method is one loop`,
-  unknownKey: (where: string, key: string, known: readonly string[]) =>
-    `${where}: unknown option ${show(key)}; the options are ${known.join(', ')}`,
   boolean: (where: string, what: string, value: unknown) =>
     `${where}: ${what} must be true or false; got ${show(value)}`,
   name: (where: string, value: unknown) =>

@@ -187,7 +187,7 @@ export class PollingRegistry
     return new Date(epochOf(this.options.clock, this.options.clock.now()));
   }
 
-  /** Internal (the health indicator): a loop's initial delay, in milliseconds. */
+  /** @internal The health indicator's: a loop's initial delay, in milliseconds. */
   initialDelayOf(name: string): number {
     return this.find(name, 'PollingRegistry.initialDelayOf()').settings.initialDelay;
   }
@@ -203,7 +203,7 @@ export class PollingRegistry
   }
 
   /**
-   * Internal (the explorer): the first caller per app discovers the decorated methods; a second
+   * @internal The explorer's: the first caller per app discovers the decorated methods; a second
    * `WaitModule` import gets false and a warning instead of running every loop twice.
    */
   claimDiscovery(): boolean {
@@ -213,7 +213,7 @@ export class PollingRegistry
   }
 
   /**
-   * Internal (`WaitModule`, before any loop is registered): loads `@opentelemetry/api` when the
+   * @internal `WaitModule`'s, before any loop is registered: loads `@opentelemetry/api` when the
    * options ask for metrics or tracing and it is installed. `load` is for tests.
    */
   async enableTelemetry(
@@ -228,7 +228,7 @@ export class PollingRegistry
     if (telemetry.active) this.telemetry = telemetry;
   }
 
-  /** Internal (the explorer): adds a discovered loop, not started. */
+  /** @internal The explorer's: adds a discovered loop, not started. */
   register(name: string, fn: LoopFn, plan: LoopPlan, where: string): void {
     if (this.loops.has(name)) throw new Error(messages.taken(where, name));
     const leaderOnly = this.leaderOnly(plan, where);
@@ -242,7 +242,7 @@ export class PollingRegistry
   }
 
   /**
-   * Internal: whether a loop with `plan` runs on the leader only; throws naming `where` when it
+   * @internal Whether a loop with `plan` runs on the leader only; throws naming `where` when it
    * asks for that without leader election.
    */
   leaderOnly(plan: LoopPlan, where: string): boolean {
@@ -252,7 +252,7 @@ export class PollingRegistry
     return plan.leaderOnly ?? this.elector !== undefined;
   }
 
-  /** Internal (the explorer, at bootstrap): starts every loop that starts with the app. */
+  /** @internal The explorer's, at bootstrap: starts every loop that starts with the app. */
   startAll(): void {
     this.bootstrapped = true;
     if (this.closing === undefined) this.elector?.start();
@@ -270,17 +270,17 @@ export class PollingRegistry
     return (this.closing ??= this.close());
   }
 
-  /** @internal Nest hook; stops the loops if `shutdownHook` names it. */
+  /** Nest's hook: stops the loops if `shutdownHook` names it. */
   onModuleDestroy(): Promise<void> | undefined {
     return this.onHook('onModuleDestroy');
   }
 
-  /** @internal Nest hook; stops the loops if `shutdownHook` names it. */
+  /** Nest's hook: stops the loops if `shutdownHook` names it. */
   beforeApplicationShutdown(): Promise<void> | undefined {
     return this.onHook('beforeApplicationShutdown');
   }
 
-  /** @internal Nest hook; stops the loops if `shutdownHook` names it (the default). */
+  /** Nest's hook: stops the loops if `shutdownHook` names it (the default). */
   onApplicationShutdown(): Promise<void> | undefined {
     return this.onHook('onApplicationShutdown');
   }
@@ -403,7 +403,7 @@ export class PollingRegistry
 }
 
 /**
- * Internal: one registry per application, whatever the number of `WaitModule` imports (Nest 11+
+ * @internal One registry per application, whatever the number of `WaitModule` imports (Nest 11+
  * keys dynamic modules by reference, so two `forRoot()` calls make two modules). The key is the
  * app's `ModulesContainer`; the options of the first import win.
  */

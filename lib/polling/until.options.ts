@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { toMillis, type Duration } from '../wait/duration.js';
 import type { ManagedBackoff, ManagedLoopSettings } from '../wait/managed-loop.js';
-import { checkFinite, checkNonNegative, checkObject } from '../wait/validate.js';
+import { checkFinite, checkKeys, checkNonNegative, checkObject } from '../wait/validate.js';
 import type { LoopChanges } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 
@@ -244,9 +244,4 @@ function checkBoolean(value: unknown, fallback: boolean, where: string, what: st
   return value;
 }
 
-/** Unknown keys are typos (`jiter`), caught where they were written. */
-export function checkKeys(value: object, known: readonly string[], where: string): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new TypeError(messages.unknownKey(where, key, known));
-  }
-}
+export { checkKeys };

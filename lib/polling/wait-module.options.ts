@@ -1,8 +1,8 @@
-import { checkClock, checkObject } from '../wait/validate.js';
+import { checkClock, checkKeys, checkObject } from '../wait/validate.js';
 import { toMillis, type Duration } from '../wait/duration.js';
 import { realClock, type Clock } from '../wait/clock.js';
 import { messages } from './polling.messages.js';
-import { checkKeys, type LoopOverride } from './until.options.js';
+import type { LoopOverride } from './until.options.js';
 import {
   checkLeaderElection,
   type LeaderElectionOptions,
@@ -26,15 +26,6 @@ const KEYS = [
   'metrics',
   'tracing',
   'leaderElection',
-] as const;
-const LEADER_KEYS = [
-  'store',
-  'name',
-  'identity',
-  'leaseDuration',
-  'renewDeadline',
-  'retryPeriod',
-  'releaseOnShutdown',
 ] as const;
 
 /** Options of `WaitModule.forRoot()` and `forRootAsync()`; every one has a default. */
@@ -110,11 +101,7 @@ export function checkModuleOptions(
     throw new TypeError(messages.oneOf(where, 'shutdownHook', o.shutdownHook, HOOKS));
   }
   if (o.loops !== undefined) checkObject(o.loops, where, 'loops');
-  if (o.leaderElection !== undefined) {
-    checkObject(o.leaderElection, where, 'leaderElection');
-    checkKeys(o.leaderElection, LEADER_KEYS, `${where} leaderElection`);
-    checkLeaderElection(o.leaderElection, where);
-  }
+  if (o.leaderElection !== undefined) checkLeaderElection(o.leaderElection, where);
   return {
     autoStart: o.autoStart ?? true,
     shutdownTimeout: toMillis(o.shutdownTimeout ?? '10s', where, 'shutdownTimeout'),

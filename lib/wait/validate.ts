@@ -69,3 +69,10 @@ export function checkClock(value: unknown, where: string): Clock {
   }
   return clock;
 }
+
+/** Unknown keys are typos (`jiter`), caught where they were written. Throws a `TypeError`. */
+export function checkKeys(value: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new TypeError(messages.unknownKey(where, key, known));
+  }
+}

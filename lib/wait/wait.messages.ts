@@ -15,6 +15,8 @@ export function show(value: unknown): string {
 
 /** The message builders, by error. */
 export const messages = {
+  unknownKey: (where: string, key: string, known: readonly string[]) =>
+    `${where}: unknown option ${show(key)}; the options are ${known.join(', ')}`,
   durationType: (where: string, what: string, value: unknown) =>
     `${where}: ${what} must be a number of milliseconds or a duration string like '250ms' or '1m30s'; got ${show(value)}`,
   durationRange: (where: string, what: string, value: unknown) =>

@@ -101,7 +101,11 @@ describe('LeaderElector options (client-go rules, at construction)', () => {
       { store: { acquire: () => undefined } },
       /store must have acquire\(\), renew\(\) and release\(\)/,
     ],
-    [{ releaseOnShutdown: 'yes' }, /releaseOnShutdown must be true or false/],
+    [{ releaseOnShutdown: 'yes' }, /releaseOnShutdown must be true or false; got "yes"/],
+    [
+      { leaseDuraton: '15s' },
+      /leaderElection: unknown option "leaseDuraton"; the options are store/,
+    ],
   ])('rejects %j', (bad, message) => {
     expect(
       () => new LeaderElector({ ...base, ...bad } as LeaderElectionOptions, { clock }),

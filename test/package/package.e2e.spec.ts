@@ -44,6 +44,30 @@ afterAll(async () => {
 });
 
 describe('the tarball', () => {
+  it('publishes no internal member: what the layers call on each other is stripped from the declarations', async () => {
+    const dist = join(work, 'unpacked', 'package', 'dist');
+    const declared = async (file: string) => readFile(join(dist, file), 'utf8');
+    const registry = await declared('polling/polling.registry.d.ts');
+    const internal = [
+      'initialDelayOf',
+      'claimDiscovery',
+      'enableTelemetry',
+      'register',
+      'leaderOnly',
+    ];
+    for (const name of [...internal, 'startAll', 'registryFor', 'LoopPlan', 'OtelApi']) {
+      expect(registry).not.toMatch(new RegExp(`\\b${name}\\b`));
+    }
+    // Still there: the public verbs and Nest's hooks, which the class declares it implements.
+    expect(registry).toMatch(/\badd<.*>\(name: string/);
+    expect(registry).toMatch(/\bonApplicationShutdown\(\)/);
+    const elector = await declared('leader/leader-elector.d.ts');
+    for (const name of ['attach', 'detach', 'retire']) {
+      expect(elector).not.toMatch(new RegExp(`\\b${name}\\(`));
+    }
+    expect(elector).toMatch(/\bget knownLeader\(\)/);
+  });
+
   it('holds what runs: the compiled entry points, their declarations, README, LICENSE, CHANGELOG', () => {
     const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+\.(js|d\.ts))$/;
     expect(files.filter((file) => !allowed.test(file))).toEqual([]);
