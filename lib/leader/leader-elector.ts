@@ -2,7 +2,7 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import { realClock, type Clock } from '../wait/clock.js';
 import type { LoopContext } from '../wait/loop.js';
 import { ManagedLoop, type LoopGate, type ManagedLoopObserver } from '../wait/managed-loop.js';
-import { queueFor, type TimerEntry } from '../wait/timer-queue.js';
+import { Deadline } from '../wait/deadline.js';
 import {
   ACQUIRE_JITTER,
   checkLeaderElection,
@@ -87,11 +87,8 @@ export class LeaderElector implements LoopGate {
   private readonly subject: BehaviorSubject<Leadership>;
   /** Loops that run only while this replica leads. */
   private readonly gated = new Set<ManagedLoop>();
-  private readonly deadline: TimerEntry = {
-    due: 0,
-    heapIndex: -1,
-    fire: () => this.lose('no renewal confirmed within the renew deadline'),
-  };
+  /** Ends the term when no renewal was confirmed within the renew deadline. */
+  private readonly deadline: Deadline;
   /** The term this replica holds, or held until it lost track of it. */
   private term: Lease | undefined = undefined;
   private leading = false;
@@ -116,6 +113,9 @@ export class LeaderElector implements LoopGate {
   constructor(options: LeaderElectionOptions, settings: LeaderElectorSettings = {}) {
     this.options = checkLeaderElection(options, 'new LeaderElector()');
     this.clock = settings.clock ?? realClock;
+    this.deadline = new Deadline(this.clock, () =>
+      this.lose('no renewal confirmed within the renew deadline'),
+    );
     this.logger = settings.logger ?? console;
     this.store = this.options.store ?? new InMemoryLeaseStore(this.clock);
     this.identity = this.options.identity;
@@ -344,11 +344,9 @@ export class LeaderElector implements LoopGate {
   /** The store confirmed the term with a call sent at `sent`: lead until `sent + renewDeadline`. */
   private confirm(sent: number): void {
     const until = sent + this.options.renewDeadline;
-    const queue = queueFor(this.clock);
     if (until <= this.clock.now() || this.stopping !== undefined) return;
     this.validUntil = until;
-    queue.remove(this.deadline);
-    queue.add(this.deadline, until);
+    this.deadline.at(until);
     if (!this.leading) {
       this.leading = true;
       this.loop.update({ ...this.loop.settings, jitter: 0 });
@@ -366,7 +364,7 @@ export class LeaderElector implements LoopGate {
     if (!this.leading) return;
     this.leading = false;
     this.validUntil = -Infinity;
-    queueFor(this.clock).remove(this.deadline);
+    this.deadline.cancel();
     this.loop.update({ ...this.loop.settings, jitter: ACQUIRE_JITTER });
     if (reason === undefined) this.logger.log(messages.stepDown(this.name));
     else this.logger.warn(messages.lost(this.name, reason));

@@ -1,5 +1,5 @@
 import type { Clock } from '../wait/clock.js';
-import { queueFor, type TimerEntry } from '../wait/timer-queue.js';
+import { Deadline } from '../wait/deadline.js';
 import { messages } from './leader.messages.js';
 
 /** A lease store call that did not answer in time; the elector treats it as failed. */
@@ -23,26 +23,21 @@ export function storeCall<T>(
   // The store's error and the signal's reason are passed on as they are, Errors or not.
   /* eslint-disable @typescript-eslint/prefer-promise-reject-errors */
   return new Promise<T>((resolve, reject) => {
-    const queue = queueFor(clock);
     const done = (): void => {
-      queue.remove(deadline);
+      deadline.cancel();
       signal.removeEventListener('abort', aborted);
     };
-    const deadline: TimerEntry = {
-      due: 0,
-      heapIndex: -1,
-      fire: () => {
-        done();
-        reject(new LeaseStoreTimeoutError(messages.timeout(operation, ms)));
-      },
-    };
+    const deadline = new Deadline(clock, () => {
+      done();
+      reject(new LeaseStoreTimeoutError(messages.timeout(operation, ms)));
+    });
     const aborted = (): void => {
       done();
       reject(signal.reason);
     };
     if (signal.aborted) return reject(signal.reason);
     signal.addEventListener('abort', aborted, { once: true });
-    queue.add(deadline, clock.now() + ms);
+    deadline.after(ms);
     let pending: Promise<T>;
     try {
       pending = Promise.resolve(call());

@@ -214,7 +214,7 @@ class ManagedRun extends LoopCore {
     this.deadline =
       timeout === undefined
         ? undefined
-        : new RunDeadline(this.queue, loop.name, timeout, now, () => loop.runTimedOut(timeout));
+        : new RunDeadline(loop.clock, loop.name, timeout, now, () => loop.runTimedOut(timeout));
     return loop.runStarting(this, now, this.token, this.deadline);
   }
 

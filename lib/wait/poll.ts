@@ -3,7 +3,7 @@ import { ConditionLoop, type ConditionFn } from './condition-loop.js';
 import { toMillis, type Duration } from './duration.js';
 import { WaitTimeoutError } from './errors.js';
 import { unwatchSignal, watchSignal, type SignalMember } from './signal-group.js';
-import { queueFor, type TimerEntry } from './timer-queue.js';
+import { Deadline } from './deadline.js';
 import { checkClock, checkFunction, checkObject, checkSignal } from './validate.js';
 
 /** Options of {@link poll}. */
@@ -47,17 +47,12 @@ export function poll(condition: ConditionFn, options: PollOptions): Promise<void
   if (external?.aborted) controller.abort(external.reason);
   else if (external !== undefined) watchSignal(external, relay);
 
-  const queue = queueFor(clock);
-  const deadline: TimerEntry = {
-    due: 0,
-    heapIndex: -1,
-    fire: () => controller.abort(new WaitTimeoutError()),
-  };
-  if (timeout !== undefined) queue.add(deadline, clock.now() + timeout);
+  const deadline = new Deadline(clock, () => controller.abort(new WaitTimeoutError()));
+  if (timeout !== undefined) deadline.after(timeout);
 
   const loop = new ConditionLoop(condition, controller.signal, false, clock, interval, immediate);
   return loop.start(immediate ? 0 : interval).finally(() => {
-    queue.remove(deadline);
+    deadline.cancel();
     if (external !== undefined) unwatchSignal(external, relay);
   });
 }

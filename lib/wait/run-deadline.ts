@@ -1,6 +1,7 @@
+import type { Clock } from './clock.js';
+import { Deadline } from './deadline.js';
 import { RunTimeoutError } from './errors.js';
 import { isThenable, type LoopContext, type LoopFn } from './loop.js';
-import type { TimerEntry, TimerQueue } from './timer-queue.js';
 
 /**
  * The timeout of one run of a managed loop: a one-shot entry on the loop's timer queue, and the
@@ -13,24 +14,23 @@ import type { TimerEntry, TimerQueue } from './timer-queue.js';
  * cockatiel's cooperative timeout), and it counts as failed with a {@link RunTimeoutError}
  * however it settles.
  */
-export class RunDeadline implements TimerEntry {
-  due = 0;
-  heapIndex = -1;
+export class RunDeadline {
   /** The timeout passed while the run was in flight. */
   expired = false;
   private controller: AbortController | undefined = undefined;
   private aborted = false;
   private reason: unknown = undefined;
+  private readonly timer: Deadline;
 
   constructor(
-    private readonly queue: TimerQueue,
+    private readonly clock: Clock,
     private readonly loop: string,
     private readonly timeout: number,
     private readonly started: number,
     /** Told at the timeout, before the run settles (a run ignoring its signal may never). */
     private readonly onExpired: () => void,
   ) {
-    queue.add(this, started + timeout);
+    this.timer = new Deadline(clock, () => this.expire()).at(started + timeout);
   }
 
   /** The run's signal (aborted already if the loop stopped or the timeout passed). */
@@ -55,8 +55,8 @@ export class RunDeadline implements TimerEntry {
     this.controller?.abort(reason);
   }
 
-  /** TimerEntry: the timeout passed with the run still in flight. */
-  fire(): void {
+  /** The timeout passed with the run still in flight. */
+  private expire(): void {
     // A run the stop aborted first is settling for the stop's sake, within shutdownTimeout.
     if (this.aborted) return;
     this.expired = true;
@@ -70,25 +70,25 @@ export class RunDeadline implements TimerEntry {
     try {
       result = fn(ctx);
     } catch (error) {
-      this.queue.remove(this);
+      this.timer.cancel();
       throw error;
     }
     if (!isThenable(result)) {
-      this.queue.remove(this);
+      this.timer.cancel();
       // A synchronous run holds the event loop, so the timer cannot have fired: read the clock.
-      if (this.queue.clock.now() - this.started > this.timeout) {
+      if (this.clock.now() - this.started > this.timeout) {
         throw new RunTimeoutError(this.loop, this.timeout);
       }
       return result;
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.queue.remove(this);
+        this.timer.cancel();
         if (this.expired) throw this.timeoutError(undefined);
         return value;
       },
       (error: unknown) => {
-        this.queue.remove(this);
+        this.timer.cancel();
         throw this.expired ? this.timeoutError(error) : error;
       },
     );

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { queueFor, type TimerEntry } from './timer-queue.js';
+import { Deadline } from './deadline.js';
 
 /**
  * Waits for `promise` to settle, but no longer than `ms` on `clock`: resolves `true` if it
@@ -13,11 +13,9 @@ export function settleWithin(
   clock: Clock,
 ): Promise<boolean> {
   return new Promise((resolve) => {
-    const queue = queueFor(clock);
-    const deadline: TimerEntry = { due: 0, heapIndex: -1, fire: () => resolve(false) };
-    queue.add(deadline, clock.now() + ms);
+    const deadline = new Deadline(clock, () => resolve(false)).after(ms);
     const settled = (): void => {
-      queue.remove(deadline);
+      deadline.cancel();
       resolve(true);
     };
     promise.then(settled, settled);
