@@ -5,6 +5,8 @@ import { show } from '../wait/wait.messages.js';
  * the package.
  */
 export const messages = {
+  missingPeer: (user: string, name: string) =>
+    `${user} needs the "${name}" package: npm install ${name}`,
   releaseOnShutdown: (where: string, value: unknown) =>
     `${where}: leaderElection.releaseOnShutdown must be true or false; got ${show(value)}`,
   identity: (where: string, value: unknown) =>

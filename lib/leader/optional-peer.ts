@@ -1,16 +1,12 @@
+import { importOptional } from '../optional-peer.js';
+import { messages } from './leader.messages.js';
+
 /**
- * Loads an optional peer (`ioredis`, `pg`) when a store first needs it, so that the package's
- * other entry points never load it, and a missing one is reported with the install command
- * instead of a bare module-not-found error. Internal.
+ * Loads a lease store's driver (`ioredis`, `pg`) when the store first needs it; a missing one is
+ * reported with the install command instead of a bare module-not-found error. Internal.
  */
 export async function loadPeer<T>(name: string, user: string): Promise<T> {
-  try {
-    return (await import(name)) as T;
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new Error(`${user} needs the "${name}" package: npm install ${name}`, { cause: error });
-    }
-    throw error;
-  }
+  const peer = await importOptional<T>(name);
+  if (!peer.found) throw new Error(messages.missingPeer(user, name), { cause: peer.missing });
+  return peer.module;
 }

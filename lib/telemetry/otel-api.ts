@@ -1,3 +1,5 @@
+import { importOptional } from '../optional-peer.js';
+
 /**
  * The few parts of `@opentelemetry/api` the telemetry uses, typed here so that no declaration
  * file of the package names the optional peer. Internal.
@@ -64,13 +66,6 @@ export const OTEL_API = '@opentelemetry/api';
  * loading it is thrown). The specifier is a parameter so tests can name a missing module.
  */
 export async function loadOtelApi(specifier: string = OTEL_API): Promise<OtelApi | undefined> {
-  try {
-    return (await import(specifier)) as OtelApi;
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined;
-    // Jest's ESM loader reports a missing module without Node's code.
-    if (error instanceof Error && /Cannot find module/.test(error.message)) return undefined;
-    throw error;
-  }
+  const peer = await importOptional<OtelApi>(specifier);
+  return peer.found ? peer.module : undefined;
 }
