@@ -7,6 +7,19 @@ import { show } from '../wait/wait.messages.js';
 export const messages = {
   missingPeer: (user: string, name: string) =>
     `${user} needs the "${name}" package: npm install ${name}`,
+  storeOptions: (store: string) => `new ${store}(): options must be an object`,
+  redisUrl: (value: unknown) =>
+    `new RedisLeaseStore(): url must be a redis:// or rediss:// URL; got ${JSON.stringify(value)}`,
+  keyPrefix: (value: unknown) =>
+    `new RedisLeaseStore(): keyPrefix must be a string; got ${show(value)}`,
+  postgresUrl: (value: unknown) =>
+    `new PostgresLeaseStore(): connectionString must be a postgres:// or postgresql:// URL (like "postgres://user:password@host:5432/database"); got ${JSON.stringify(value)}`,
+  table: (value: unknown) =>
+    `new PostgresLeaseStore(): table must be an SQL name like "leases" or "app.leases" (letters, digits, _; at most 41 each); got ${JSON.stringify(value)}`,
+  badCounter: (text: string | undefined) =>
+    `the lease's token counter holds ${JSON.stringify(text)}, not a token`,
+  noClient: 'the pool gave no client and no error',
+  withCause: (cause: string, error: string) => `${cause} (${error})`,
   releaseOnShutdown: (where: string, value: unknown) =>
     `${where}: leaderElection.releaseOnShutdown must be true or false; got ${show(value)}`,
   identity: (where: string, value: unknown) =>

@@ -7,6 +7,9 @@ import { show } from '../wait/wait.messages.js';
 export const messages = {
   notAMethod: (where: string, kind: string) =>
     `${where}: @Until() decorates instance methods; this is ${kind}. Put it on a method of the class, which receives the loop's context: @Until('1m') collect(ctx: LoopContext) {}`,
+  noOthers: (where: string) =>
+    `${where}: with an options object as the first argument, there are no others`,
+  noThird: (where: string) => `${where}: with options as the second argument, there is no third`,
   decoratedTwice: (where: string) =>
     `${where}: the method has @Until() twice; one method is one loop`,
   boolean: (where: string, what: string, value: unknown) =>

@@ -92,15 +92,13 @@ export function planFromArguments(
 ): LoopPlan {
   if (typeof first === 'object' && first !== null) {
     if (second !== undefined || third !== undefined) {
-      throw new TypeError(
-        `${where}: with an options object as the first argument, there are no others`,
-      );
+      throw new TypeError(messages.noOthers(where));
     }
     return planDefinition(first as LoopDefinition, where);
   }
   if (typeof second === 'object' && second !== null) {
     if (third !== undefined) {
-      throw new TypeError(`${where}: with options as the second argument, there is no third`);
+      throw new TypeError(messages.noThird(where));
     }
     checkKeys(second, UNTIL_KEYS, where);
     return planDefinition({ ...(second as UntilOptions), period: first as Duration }, where);

@@ -92,7 +92,7 @@ export class PostgresLeaseStore implements LeaseStore {
   /** @param options - see {@link PostgresLeaseStoreOptions} for defaults. */
   constructor(private readonly options: PostgresLeaseStoreOptions = {}) {
     if (typeof options !== 'object' || options === null) {
-      throw new TypeError('new PostgresLeaseStore(): options must be an object');
+      throw new TypeError(messages.storeOptions('PostgresLeaseStore'));
     }
     const { connectionString } = options;
     if (
@@ -101,15 +101,11 @@ export class PostgresLeaseStore implements LeaseStore {
         !/^(postgres(ql)?|socket):\/\//.test(connectionString) ||
         !URL.canParse(connectionString))
     ) {
-      throw new TypeError(
-        `new PostgresLeaseStore(): connectionString must be a postgres:// or postgresql:// URL (like "postgres://user:password@host:5432/database"); got ${JSON.stringify(connectionString)}`,
-      );
+      throw new TypeError(messages.postgresUrl(connectionString));
     }
     const table = options.table ?? 'nestjs_wait_leases';
     if (typeof table !== 'string' || !IDENTIFIER.test(table)) {
-      throw new TypeError(
-        `new PostgresLeaseStore(): table must be an SQL name like "leases" or "app.leases" (letters, digits, _; at most 41 each); got ${JSON.stringify(table)}`,
-      );
+      throw new TypeError(messages.table(table));
     }
     const parts = table.split('.');
     const last = parts.pop()!;
@@ -249,7 +245,7 @@ export class PostgresLeaseStore implements LeaseStore {
       // 'error' with no listener crashes the process.
       pool.connect((error: Error | undefined, client: PoolClient | undefined) => {
         if (error !== undefined || client === undefined)
-          return reject(error ?? new Error('no client'));
+          return reject(error ?? new Error(messages.noClient));
         const opened: Listener = {
           client,
           alive: true,

@@ -108,16 +108,14 @@ export class RedisLeaseStore implements LeaseStore {
   /** @param options - see {@link RedisLeaseStoreOptions} for defaults. */
   constructor(private readonly options: RedisLeaseStoreOptions = {}) {
     if (typeof options !== 'object' || options === null) {
-      throw new TypeError('new RedisLeaseStore(): options must be an object');
+      throw new TypeError(messages.storeOptions('RedisLeaseStore'));
     }
     const { url, keyPrefix } = options;
     if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-      throw new TypeError(
-        `new RedisLeaseStore(): url must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}`,
-      );
+      throw new TypeError(messages.redisUrl(url));
     }
     if (keyPrefix !== undefined && typeof keyPrefix !== 'string') {
-      throw new TypeError('new RedisLeaseStore(): keyPrefix must be a string');
+      throw new TypeError(messages.keyPrefix(keyPrefix));
     }
     this.prefix = keyPrefix ?? 'nestjs-wait:lease:';
   }
@@ -279,7 +277,9 @@ export class RedisLeaseStore implements LeaseStore {
     } catch (error) {
       const cause = this.lastError;
       if (cause !== undefined && cause !== error && !(error instanceof LeaseCallLateError)) {
-        throw new Error(`${cause.message} (${(error as Error).message})`, { cause: error });
+        throw new Error(messages.withCause(cause.message, (error as Error).message), {
+          cause: error,
+        });
       }
       throw error;
     }
@@ -311,7 +311,7 @@ function valueOf(lease: Lease): string {
 function toToken(text: string | undefined): number {
   const token = Number(text);
   if (!Number.isSafeInteger(token) || token <= 0) {
-    throw new Error(`the lease's token counter holds ${JSON.stringify(text)}, not a token`);
+    throw new Error(messages.badCounter(text));
   }
   return token;
 }
