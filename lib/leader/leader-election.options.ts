@@ -47,11 +47,19 @@ const KEYS = [
 /** Client-go's `JitterFactor` for the acquire retries. */
 export const ACQUIRE_JITTER = 1.2;
 
-/** Checks the options with client-go's rules; throws naming `where` and the value. */
+/** What {@link checkLeaderElection} returned: passed on, they are not checked again. */
+const checked = new WeakSet<object>();
+
+/**
+ * Checks the options with client-go's rules; throws naming `where` and the value. Options it
+ * returned come back as they are: `WaitModule` checks them where they enter, and the elector it
+ * makes takes them as checked.
+ */
 export function checkLeaderElection(
-  options: LeaderElectionOptions,
+  options: LeaderElectionOptions | CheckedLeaderElectionOptions,
   where: string,
 ): CheckedLeaderElectionOptions {
+  if (checked.has(options)) return options as CheckedLeaderElectionOptions;
   checkObject(options, where, 'leaderElection');
   checkKeys(options, KEYS, `${where} leaderElection`);
   const { store, name, identity, releaseOnShutdown } = options;
@@ -94,7 +102,7 @@ export function checkLeaderElection(
   if (!(leaseDuration > renewDeadline && renewDeadline > retryPeriod * ACQUIRE_JITTER)) {
     throw new RangeError(messages.timings(where, leaseDuration, renewDeadline, retryPeriod));
   }
-  return {
+  const result: CheckedLeaderElectionOptions = {
     store,
     name,
     identity: identity ?? defaultIdentity(),
@@ -103,6 +111,8 @@ export function checkLeaderElection(
     retryPeriod,
     releaseOnShutdown: releaseOnShutdown ?? true,
   };
+  checked.add(result);
+  return result;
 }
 
 /** Unique per process even when replicas share a host name (containers restarted in place). */

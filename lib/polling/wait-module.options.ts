@@ -5,6 +5,7 @@ import { messages } from './polling.messages.js';
 import type { LoopOverride } from './until.options.js';
 import {
   checkLeaderElection,
+  type CheckedLeaderElectionOptions,
   type LeaderElectionOptions,
 } from '../leader/leader-election.options.js';
 
@@ -76,16 +77,25 @@ export interface CheckedWaitModuleOptions {
   readonly shutdownHook: ShutdownHook;
   readonly loops: Readonly<Record<string, LoopOverride>>;
   readonly clock: Clock;
-  readonly leaderElection: LeaderElectionOptions | undefined;
+  readonly leaderElection: CheckedLeaderElectionOptions | undefined;
   readonly metrics: boolean;
   readonly tracing: boolean;
 }
 
-/** Checks module options, naming `where` and the value; overrides are checked per loop at bootstrap. */
+/** Options already checked (by `forRoot()`), so the registry does not check them again. */
+const checked = new WeakMap<object, CheckedWaitModuleOptions>();
+
+/**
+ * Checks module options, naming `where` and the value; overrides are checked per loop at bootstrap.
+ * Checked once per options object: `forRoot()` checks them where they are written, and the
+ * registry gets the same result.
+ */
 export function checkModuleOptions(
   options: WaitModuleOptions | undefined,
   where: string,
 ): CheckedWaitModuleOptions {
+  const known = options === undefined ? undefined : checked.get(options);
+  if (known !== undefined) return known;
   const o = options ?? {};
   checkObject(o, where, 'options');
   checkKeys(o, KEYS, where);
@@ -101,15 +111,17 @@ export function checkModuleOptions(
     throw new TypeError(messages.oneOf(where, 'shutdownHook', o.shutdownHook, HOOKS));
   }
   if (o.loops !== undefined) checkObject(o.loops, where, 'loops');
-  if (o.leaderElection !== undefined) checkLeaderElection(o.leaderElection, where);
-  return {
+  const result: CheckedWaitModuleOptions = {
     autoStart: o.autoStart ?? true,
     shutdownTimeout: toMillis(o.shutdownTimeout ?? '10s', where, 'shutdownTimeout'),
     shutdownHook: o.shutdownHook ?? 'onApplicationShutdown',
     loops: o.loops ?? {},
     clock: o.clock === undefined ? realClock : checkClock(o.clock, where),
-    leaderElection: o.leaderElection,
+    leaderElection:
+      o.leaderElection === undefined ? undefined : checkLeaderElection(o.leaderElection, where),
     metrics: o.metrics ?? true,
     tracing: o.tracing ?? false,
   };
+  if (options !== undefined) checked.set(options, result);
+  return result;
 }

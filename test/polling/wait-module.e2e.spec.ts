@@ -2,6 +2,7 @@ import { Controller, Inject, Injectable, Module, Scope } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { FakeClock } from '../../lib/testing/index.js';
 import {
+  LeaderElector,
   PollingRegistry,
   Until,
   WaitModule,
@@ -205,6 +206,25 @@ describe('bootstrap errors name what is wrong', () => {
 });
 
 describe('options', () => {
+  it('are checked once, where forRoot() receives them; the registry and the elector reuse that check', async () => {
+    let reads = 0;
+    const leaderElection = {
+      get name() {
+        reads++;
+        return 'once';
+      },
+    };
+    const clock = new FakeClock();
+    const ref = await Test.createTestingModule({
+      imports: [WaitModule.forRoot({ clock, leaderElection })],
+    }).compile();
+    const app = await ref.createNestApplication({ logger: false }).init();
+    expect(reads).toBe(1);
+    const elector = app.get(LeaderElector);
+    expect(elector.name).toBe('once');
+    await clock.runUntil(app.close());
+  });
+
   it('autoStart: false registers the loops stopped; the registry starts them', async () => {
     const { app, clock } = await boot({ providers: [GarbageCollector] }, { autoStart: false });
     await clock.advance('10m');
