@@ -128,3 +128,12 @@ describe('parseDuration()', () => {
     });
   });
 });
+
+describe('parseDuration()', () => {
+  // duration.ts: only a negative non-zero total is out of range; Go reads '-0s' as 0.
+  it("reads '-0s' and '-0.0ms' as 0, as Go does", () => {
+    expect(parseDuration('-0s')).toBe(0);
+    expect(parseDuration('-0.0ms')).toBe(0);
+    expect(() => parseDuration('-1ns')).toThrow(RangeError);
+  });
+});

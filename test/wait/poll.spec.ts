@@ -21,10 +21,11 @@ import {
   poll,
   WaitTimeoutError,
   type Clock,
+  type ConditionFn,
   type PollOptions,
 } from '../../lib/index.js';
 import { FakeClock } from '../../lib/testing/index.js';
-import { observe, recorder, sleep } from '../support/helpers.js';
+import { observe, recorder, sleep, track } from '../support/helpers.js';
 
 describe('poll()', () => {
   describe('Test_loopConditionUntilContext_semantic (non-sliding rows)', () => {
@@ -696,5 +697,34 @@ describe('poll()', () => {
       expect(condition).not.toHaveBeenCalled();
       expect(fake.pendingTimers).toBe(0);
     });
+  });
+});
+
+describe('conditions and poll()', () => {
+  // condition-loop.ts concluded(): `result === true`, not any truthy value.
+  it('only `true` ends a poll; a truthy non-boolean does not', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const condition = (() => (++calls < 3 ? 'yes' : true)) as unknown as ConditionFn;
+    const done = track(poll(condition, { interval: 100, clock }));
+    await clock.advance(250);
+    expect(calls).toBe(2);
+    expect(done.settled).toBe(false);
+    await clock.advance(100);
+    expect(calls).toBe(3);
+    expect(done).toMatchObject({ settled: true, rejected: false });
+  });
+
+  // poll.ts: the deadline is clock.now() + timeout, not `timeout` on the clock's own scale.
+  it('the timeout counts from the call, on a clock that does not start at 0', async () => {
+    const clock = new FakeClock(10_000);
+    let calls = 0;
+    const done = track(poll(() => (calls++, false), { interval: 100, timeout: 1000, clock }));
+    await clock.advance(500);
+    expect(calls).toBe(5);
+    expect(done.settled).toBe(false);
+    await clock.advance(500);
+    expect(done.settled).toBe(true);
+    expect(done.error).toBeInstanceOf(WaitTimeoutError);
   });
 });
