@@ -170,8 +170,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
       // Non-sliding: the next wait starts before the run, against an absolute target so that
       // timer lateness does not add up. A run a whole period late has missed a beat: it
       // re-anchors at its own start instead of running twice at once (Go never catches up).
-      const wait = this.safeWait();
-      if (wait < 0) return;
+      const wait = this.waitOrEnd();
+      if (wait === undefined) return;
       const next = this.due + wait;
       this.due = next <= now ? now + wait : next;
       this.plannedWait = wait;
@@ -227,8 +227,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
   replan(): void {
     if (this.state === RUNNING) {
       if (this.sliding) return; // the wait is asked for when the run settles
-      const wait = this.safeWait();
-      if (wait < 0) return;
+      const wait = this.waitOrEnd();
+      if (wait === undefined) return;
       this.due += wait - this.plannedWait;
       this.target = this.due;
       this.plannedWait = wait;
@@ -236,8 +236,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     }
     if (this.state !== WAITING || this.iteration === 0 || this.heapIndex === STARTING) return;
     const queued = this.heapIndex >= 0;
-    const wait = this.safeWait();
-    if (wait < 0) return;
+    const wait = this.waitOrEnd();
+    if (wait === undefined) return;
     this.queue.remove(this);
     if (!queued && this.waitFromSettle) return this.waitAfter(wait); // starts at the next read
     const target = (this.waitFromSettle ? this.due : this.target) - this.plannedWait + wait;
@@ -255,8 +255,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     if (sliding === this.sliding) return;
     this.sliding = sliding;
     if (this.state === RUNNING && !sliding) {
-      const wait = this.safeWait();
-      if (wait < 0) return;
+      const wait = this.waitOrEnd();
+      if (wait === undefined) return;
       this.due += wait;
       this.target = this.due;
       this.plannedWait = wait;
@@ -312,8 +312,8 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
       this.waitFromSettle = false;
       return this.queue.addAtLeast(this, this.due);
     }
-    const wait = this.safeWait();
-    if (wait >= 0) this.waitAfter(wait);
+    const wait = this.waitOrEnd();
+    if (wait !== undefined) this.waitAfter(wait);
   }
 
   private waitAfter(wait: number): void {
@@ -322,13 +322,13 @@ export abstract class LoopCore implements TimerEntry, SignalMember {
     this.queue.addAfter(this, wait);
   }
 
-  /** nextWait(), or -1 after ending the loop with what it threw. */
-  private safeWait(): number {
+  /** nextWait(); `undefined` once it threw, which ends the loop with what it threw. */
+  private waitOrEnd(): number | undefined {
     try {
       return this.nextWait();
     } catch (error) {
       this.finish(error, true);
-      return -1;
+      return undefined;
     }
   }
 

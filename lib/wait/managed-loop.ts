@@ -50,7 +50,7 @@ export interface LoopGate {
   admit(now: number): number | undefined;
 }
 
-/** Stands in for the loop core's stop signal: a session is stopped through ManagedRun.abort(). */
+/** Stands in for the loop core's stop signal: a session is stopped through LoopSession.abort(). */
 const UNUSED_SIGNAL = new AbortController().signal;
 
 /**
@@ -58,14 +58,14 @@ const UNUSED_SIGNAL = new AbortController().signal;
  * makes the controller on first read: shutting down 100,000 loops whose bodies never read it then
  * aborts nothing (aborting costs about 2 µs a controller on Node 20, the better part of such a
  * shutdown). Runs see it through {@link OWN_SIGNAL}; once the controller exists, they get a plain
- * object ({@link ManagedRun.context}).
+ * object ({@link LoopSession.context}).
  */
 class RunContext {
-  readonly #session: ManagedRun;
+  readonly #session: LoopSession;
   readonly #deadline: RunDeadline | undefined;
 
   constructor(
-    session: ManagedRun,
+    session: LoopSession,
     readonly iteration: number,
     readonly name: string,
     readonly fencingToken: number | undefined,
@@ -84,7 +84,7 @@ class RunContext {
  * The body the loop core runs for every session. The core calls its `fn` as its own method, so
  * `this` is the session: one function for all sessions, no closure each.
  */
-function runBody(this: ManagedRun, ctx: LoopContext): unknown {
+function runBody(this: LoopSession, ctx: LoopContext): unknown {
   const { fn } = this.loop;
   const deadline = this.deadline;
   return deadline === undefined ? fn(ctx) : deadline.call(fn, ctx);
@@ -132,7 +132,7 @@ const OWN_SIGNAL: ProxyHandler<RunContext> = {
 };
 
 /** One start of a managed loop (or one triggered run of a stopped one) on the loop core. */
-class ManagedRun extends LoopCore {
+class LoopSession extends LoopCore {
   /** Runs a one-shot session may make: one, and one more per trigger during the last. */
   runsAllowed: number;
   /** The gate's token for the run about to start. */
@@ -158,7 +158,7 @@ class ManagedRun extends LoopCore {
       const deadline = this.deadline;
       const signal = deadline === undefined ? this.controller?.signal : deadline.readSignal;
       const cut = this.stopping && signal?.aborted === true && !deadline?.expired;
-      if (cut && (error === signal.reason || isInterrupted(error))) loop.runCut();
+      if (cut && (error === signal.reason || isInterrupted(error))) loop.runStopped();
       else loop.runFailed(error);
     });
     this.runsAllowed = oneShot ? 1 : Infinity;
@@ -268,8 +268,8 @@ export class ManagedLoop {
   lastSucceededAt: number | undefined = undefined;
   lastError: unknown = undefined;
   /** Whether the loop should be running: set by start(), cleared by stop(). */
-  private wanted = false;
-  private session: ManagedRun | undefined = undefined;
+  private shouldRun = false;
+  private session: LoopSession | undefined = undefined;
   private backoff: BackoffManager | undefined = undefined;
   /** trigger() calls waiting for the next run to start, then for it to settle. */
   private nextWaiters: (() => void)[] | undefined = undefined;
@@ -277,7 +277,7 @@ export class ManagedLoop {
   /** stop() calls waiting for the session to end. */
   private endWaiters: (() => void)[] | undefined = undefined;
   /** trigger() calls made while a stop settles: served by the next session's first run. */
-  private deferred: (() => void)[] | undefined = undefined;
+  private triggersAfterStop: (() => void)[] | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -295,7 +295,7 @@ export class ManagedLoop {
    * 'standby' when started but its gate keeps it from running.
    */
   get state(): 'running' | 'stopped' | 'standby' {
-    if (!this.wanted) return 'stopped';
+    if (!this.shouldRun) return 'stopped';
     return this.admitted() ? 'running' : 'standby';
   }
 
@@ -308,7 +308,7 @@ export class ManagedLoop {
   get nextRunAt(): number | undefined {
     const session = this.session;
     // A stopping session's plan will not be followed: a restart plans anew once it settled.
-    if (!this.wanted || session === undefined || session.oneShot || session.stopping) {
+    if (!this.shouldRun || session === undefined || session.oneShot || session.stopping) {
       return undefined;
     }
     return session.nextRunAt;
@@ -319,8 +319,8 @@ export class ManagedLoop {
    * before (a stop, a triggered run) finishes first, so two runs never overlap.
    */
   start(): void {
-    if (this.wanted) return;
-    this.wanted = true;
+    if (this.shouldRun) return;
+    this.shouldRun = true;
     // Otherwise a stopping loop or a triggered run is settling: the loop starts when it ends.
     if (this.session === undefined && this.admitted()) this.open(false);
   }
@@ -331,7 +331,7 @@ export class ManagedLoop {
    */
   gateChanged(): void {
     if (this.admitted()) {
-      if (this.wanted && this.session === undefined) this.open(false);
+      if (this.shouldRun && this.session === undefined) this.open(false);
     } else {
       this.session?.abort(undefined);
     }
@@ -342,12 +342,13 @@ export class ManagedLoop {
    * run in flight has settled. Idempotent.
    */
   stop(reason?: unknown): Promise<void> {
-    this.wanted = false;
+    this.shouldRun = false;
     this.runningSince = undefined;
     if (this.session === undefined) return Promise.resolve();
-    // Triggers deferred past an earlier stop resolve without a run.
-    if (this.deferred !== undefined) (this.endWaiters ??= []).push(...this.deferred);
-    this.deferred = undefined;
+    // Triggers made during an earlier stop resolve without a run.
+    if (this.triggersAfterStop !== undefined)
+      (this.endWaiters ??= []).push(...this.triggersAfterStop);
+    this.triggersAfterStop = undefined;
     const session = this.session;
     session.abort(reason); // a session waiting for its next run ends here
     // Ended already (an idle loop): no promise to settle later, the shutdown of many loops is
@@ -370,7 +371,7 @@ export class ManagedLoop {
     } else if (session.stopping) {
       // Stopping: served by the first run after the stop settled (a one-shot, or the restarted
       // loop's first run), unless stop() is called again meanwhile.
-      return new Promise<void>((resolve) => (this.deferred ??= []).push(resolve));
+      return new Promise<void>((resolve) => (this.triggersAfterStop ??= []).push(resolve));
     } else {
       // A one-shot session whose run is in flight may make one more.
       if (session.iteration >= session.runsAllowed) session.runsAllowed = session.iteration + 1;
@@ -392,9 +393,9 @@ export class ManagedLoop {
     if (!backingOff) session.replan();
   }
 
-  /** ManagedRun: a run starts. */
+  /** LoopSession: a run starts. */
   runStarting(
-    session: ManagedRun,
+    session: LoopSession,
     now: number,
     fencingToken: number | undefined,
     deadline: RunDeadline | undefined,
@@ -409,7 +410,7 @@ export class ManagedLoop {
     return session.context(iteration, this.name, fencingToken, deadline);
   }
 
-  /** ManagedRun: the run succeeded. */
+  /** LoopSession: the run succeeded. */
   runSucceeded(): void {
     const failuresBefore = this.consecutiveFailures;
     this.consecutiveFailures = 0;
@@ -419,7 +420,7 @@ export class ManagedLoop {
     this.release();
   }
 
-  /** ManagedRun: the run failed. */
+  /** LoopSession: the run failed. */
   runFailed(error: unknown): void {
     this.failures++;
     this.consecutiveFailures++;
@@ -431,17 +432,17 @@ export class ManagedLoop {
     }
   }
 
-  /** ManagedRun: the run in flight passed its timeout. */
+  /** LoopSession: the run in flight passed its timeout. */
   runTimedOut(timeout: number): void {
     this.observer.runTimedOut?.(this, timeout);
   }
 
-  /** ManagedRun: the run threw because the stop aborted its signal; neither success nor failure. */
-  runCut(): void {
+  /** LoopSession: the run threw because the stop aborted its signal; neither success nor failure. */
+  runStopped(): void {
     this.release();
   }
 
-  /** ManagedRun: the backoff's next wait after a failure, when there is a backoff. */
+  /** LoopSession: the backoff's next wait after a failure, when there is a backoff. */
   retryWait(): number | undefined {
     const b = this.settings.backoff;
     if (b === undefined) return undefined;
@@ -451,34 +452,34 @@ export class ManagedLoop {
 
   private open(oneShot: boolean): void {
     if (!oneShot) this.runningSince = this.clock.now();
-    const session = new ManagedRun(this, oneShot);
+    const session = new LoopSession(this, oneShot);
     this.session = session;
     // The session reports its end through sessionEnded(), synchronously: no promise needed.
     session.launch(oneShot ? 0 : this.settings.initialDelay);
   }
 
-  /** ManagedRun: the session has ended (stopped; or failed, which only a throwing observer causes). */
-  sessionEnded(session: ManagedRun, error: unknown, failed: boolean): void {
+  /** LoopSession: the session has ended (stopped; or failed, which only a throwing observer causes). */
+  sessionEnded(session: LoopSession, error: unknown, failed: boolean): void {
     if (session !== this.session) return;
     if (failed) {
       // Keep the error and do not restart: the same observer would end the next session too.
       this.lastError = error;
-      this.wanted = false;
+      this.shouldRun = false;
       this.runningSince = undefined;
     }
     this.session = undefined;
     // Triggers that were not served before the stop resolve without a run.
     const waiters = [...(this.endWaiters ?? []), ...(this.nextWaiters ?? [])];
     this.endWaiters = this.nextWaiters = undefined;
-    const deferred = this.deferred;
-    this.deferred = undefined;
+    const triggersAfterStop = this.triggersAfterStop;
+    this.triggersAfterStop = undefined;
     if (!session.oneShot) this.observer.stopped(this);
     // A loop its gate closed stands by: gateChanged() restarts it.
-    if (this.wanted && this.admitted()) this.open(false);
-    else if (deferred !== undefined) this.open(true);
-    if (deferred !== undefined) {
+    if (this.shouldRun && this.admitted()) this.open(false);
+    else if (triggersAfterStop !== undefined) this.open(true);
+    if (triggersAfterStop !== undefined) {
       this.session!.runNow();
-      (this.nextWaiters ??= []).push(...deferred);
+      (this.nextWaiters ??= []).push(...triggersAfterStop);
     }
     for (const resolve of waiters) resolve();
   }
