@@ -241,5 +241,3 @@ function checkBoolean(value: unknown, fallback: boolean, where: string, what: st
   if (typeof value !== 'boolean') throw new TypeError(messages.boolean(where, what, value));
   return value;
 }
-
-export { checkKeys };

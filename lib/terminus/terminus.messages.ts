@@ -10,8 +10,6 @@ export const terminusMessages = {
   periods: (value: unknown) => `${where}: periods must be a finite number > 0; got ${show(value)}`,
   key: (value: unknown) => `${where}: key must be a non-empty string; got ${show(value)}`,
   options: (value: unknown) => `${where}: options must be an object; got ${show(value)}`,
-  unknownOption: (key: string, known: readonly string[]) =>
-    `${where}: unknown option ${show(key)}; the options are ${known.join(', ')}`,
   boolean: (what: string, value: unknown) =>
     `${where}: ${what} must be true or false; got ${show(value)}`,
   names: (what: string, value: unknown) =>

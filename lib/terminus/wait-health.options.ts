@@ -1,3 +1,4 @@
+import { checkKeys } from '../wait/validate.js';
 import { terminusMessages } from './terminus.messages.js';
 
 /** Options of {@link WaitHealthIndicator.isHealthy}; every one is optional. */
@@ -48,11 +49,7 @@ export function checkHealthOptions(options: unknown): CheckedHealthOptions {
     throw new TypeError(terminusMessages.options(options));
   }
   const given = options as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!(known as readonly string[]).includes(key)) {
-      throw new TypeError(terminusMessages.unknownOption(key, known));
-    }
-  }
+  checkKeys(given, known, 'WaitHealthIndicator.isHealthy()');
   const periods = given.periods ?? 3;
   if (typeof periods !== 'number' || !Number.isFinite(periods) || periods <= 0) {
     throw new RangeError(terminusMessages.periods(periods));
