@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { config as rxjsConfig, filter, firstValueFrom, map } from 'rxjs';
 import { FakeClock } from '../../lib/testing/index.js';
-import { PollingRegistry, Until, type LoopContext, type LoopEvent } from '../../lib/index.js';
+import {
+  PollingRegistry,
+  Until,
+  type LoopContext,
+  type LoopDefinition,
+  type LoopEvent,
+} from '../../lib/index.js';
 import { boot, close, deferred, RunLog, type Booted } from './support.js';
 import { configured } from '../support/helpers.js';
 
@@ -302,7 +308,8 @@ describe('update', () => {
     expect(log.starts).toEqual([0, 60_000, 65_000]);
   });
 
-  it('backoff: added, it applies from the next failure; removed, failures wait the period again', async () => {
+  /** Adds a loop 'failing' whose every run throws; returns the times its runs started. */
+  function addFailing(definition: LoopDefinition): number[] {
     const starts: number[] = [];
     registry.add(
       'failing',
@@ -310,8 +317,13 @@ describe('update', () => {
         starts.push(clock.now());
         throw new Error('down');
       },
-      { period: '10s' },
+      definition,
     );
+    return starts;
+  }
+
+  it('backoff: added, it applies from the next failure; removed, failures wait the period again', async () => {
+    const starts = addFailing({ period: '10s' });
     await clock.advance('20s'); // 0, 10s, 20s: the period
     registry.update('failing', { backoff: { initial: '1s', max: '4s' } });
     await clock.advance('17s'); // 30 (the wait in progress ends as planned), then 31, 33, 37
@@ -321,15 +333,7 @@ describe('update', () => {
   });
 
   it('a new backoff starts over from its initial wait', async () => {
-    const starts: number[] = [];
-    registry.add(
-      'failing',
-      () => {
-        starts.push(clock.now());
-        throw new Error('down');
-      },
-      { period: '1m', backoff: { initial: '1s', max: '1m' } },
-    );
+    const starts = addFailing({ period: '1m', backoff: { initial: '1s', max: '1m' } });
     await clock.advance('7s'); // 0, 1, 3, 7
     registry.update('failing', { backoff: { initial: '2s', max: '1m', factor: 3 } });
     await clock.advance('30s'); // the 8s wait in progress ends at 15; then 17, 23

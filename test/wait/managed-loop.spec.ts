@@ -1342,23 +1342,24 @@ describe('ManagedLoop with a gate (leader election)', () => {
   });
 });
 
+/** A managed loop with the default settings, no jitter and an observer that ignores everything. */
+const quietLoop = (name: string, fn: (ctx: LoopContext) => unknown, clock: FakeClock) =>
+  new ManagedLoop(name, fn, defaults, clock, () => 0, QUIET);
+
 describe('ManagedLoop ctx.signal, made on first read', () => {
   it('is aborted when first read after the stop, and is one signal for the runs of a start', async () => {
     const clock = new FakeClock(0);
     const gate = deferred();
     const seen: AbortSignal[] = [];
     let late: AbortSignal | undefined;
-    const loop = new ManagedLoop(
+    const loop = quietLoop(
       'lazy',
       async (ctx) => {
         if (ctx.iteration < 3) return void seen.push(ctx.signal);
         await gate.promise;
         late = ctx.signal; // first read of this run's signal, after stop() below
       },
-      defaults,
       clock,
-      () => 0,
-      QUIET,
     );
     loop.start();
     await clock.advance(200);
@@ -1376,16 +1377,13 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
     const clock = new FakeClock(0);
     const gate = deferred();
     let late: AbortSignal | undefined;
-    const loop = new ManagedLoop(
+    const loop = quietLoop(
       'lazy-late',
       async (ctx) => {
         await gate.promise;
         late = ctx.signal;
       },
-      defaults,
       clock,
-      () => 0,
-      QUIET,
     );
     loop.start();
     await clock.flush();
@@ -1405,16 +1403,13 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
     const clock = new FakeClock(0);
     const copies: LoopContext[] = [];
     const keys: string[][] = [];
-    const loop = new ManagedLoop(
+    const loop = quietLoop(
       'spread',
       (ctx) => {
         keys.push(Object.keys(ctx));
         copies.push({ ...ctx }, Object.assign({}, ctx));
       },
-      defaults,
       clock,
-      () => 0,
-      QUIET,
     );
     loop.start();
     await clock.advance(100); // two runs: the first makes the signal (the spread reads it)
@@ -1445,14 +1440,7 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
     });
     try {
       const contexts: LoopContext[] = [];
-      const loop = new ManagedLoop(
-        'idle',
-        (ctx) => void contexts.push(ctx),
-        defaults,
-        clock,
-        () => 0,
-        QUIET,
-      );
+      const loop = quietLoop('idle', (ctx) => void contexts.push(ctx), clock);
       loop.start();
       await clock.advance(250);
       expect(contexts.map((c) => c.iteration)).toEqual([1, 2, 3]);
@@ -1468,14 +1456,7 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
   it('a context whose signal does not exist yet answers like a plain object: hasOwn, descriptors, freeze', async () => {
     const clock = new FakeClock(0);
     const contexts: LoopContext[] = [];
-    const loop = new ManagedLoop(
-      'exotic',
-      (ctx) => void contexts.push(ctx),
-      defaults,
-      clock,
-      () => 0,
-      QUIET,
-    );
+    const loop = quietLoop('exotic', (ctx) => void contexts.push(ctx), clock);
     loop.start();
     await clock.advance(100);
     const [first, second] = contexts;
