@@ -21,6 +21,7 @@ import { DATABASE_URL, REDIS_URL, describeWith, unique, until } from '../leader/
 import { CapturingLogger } from '../polling/support.js';
 import { calls, install, reset } from './readme-globals.js';
 import { readmeBlocks, root, type Block } from './readme-blocks.js';
+import { repoCompilerOptions } from '../support/typescript.js';
 
 /*
  * Every ```ts example of the README runs, as a user who copied it would run it. Each block is
@@ -37,11 +38,7 @@ const out = `${root}test/docs/.run/`;
 
 /** Compiler options of tsconfig.json (NodeNext: a `.mts` file is emitted as an ES module). */
 const options: ts.CompilerOptions = {
-  ...ts.getParsedCommandLineOfConfigFile(
-    `${root}tsconfig.json`,
-    {},
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
-  )!.options,
+  ...repoCompilerOptions(),
   noEmit: false,
   declaration: false,
   sourceMap: false,

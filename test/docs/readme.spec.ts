@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import ts from 'typescript';
+import { typeCheck } from '../support/typescript.js';
 import { readmeBlocks, root, type Block } from './readme-blocks.js';
 
 /*
@@ -10,34 +11,10 @@ import { readmeBlocks, root, type Block } from './readme-blocks.js';
  */
 
 function compile(examples: Block[]): string[] {
-  const config = ts.getParsedCommandLineOfConfigFile(
-    `${root}tsconfig.json`,
-    {},
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
-  )!;
-  const options: ts.CompilerOptions = {
-    ...config.options,
-    noEmit: true,
-    noUnusedLocals: false,
-    noUnusedParameters: false,
-  };
   const files = new Map(examples.map((b, i) => [`${root}test/docs/readme-${i + 1}.ts`, b]));
-  const host = ts.createCompilerHost(options);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, version, onError, create) => {
-    const block = files.get(name);
-    return block !== undefined
-      ? ts.createSourceFile(name, block.code, version)
-      : getSourceFile(name, version, onError, create);
-  };
-  const fileExists = host.fileExists.bind(host);
-  host.fileExists = (name) => files.has(name) || fileExists(name);
-  const program = ts.createProgram(
-    [...files.keys(), `${root}test/docs/readme-prelude.d.ts`],
-    options,
-    host,
-  );
-  return ts.getPreEmitDiagnostics(program).map((d) => {
+  const sources = new Map([...files].map(([name, block]) => [name, block.code]));
+  const diagnostics = typeCheck(sources, [`${root}test/docs/readme-prelude.d.ts`]);
+  return diagnostics.map((d) => {
     const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
     const block = d.file ? files.get(d.file.fileName) : undefined;
     if (d.file === undefined || d.start === undefined) return text;

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { typeCheck } from '../support/typescript.js';
 
 /*
  * The public types catch mistakes at compile time: each snippet below is compiled against the
@@ -173,32 +174,10 @@ const durationCases: [string, string, Expected][] = [
 ];
 
 function compile(snippets: string[]): string[][] {
-  const config = ts.getParsedCommandLineOfConfigFile(
-    `${root}tsconfig.json`,
-    {},
-    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
-  )!;
-  const options: ts.CompilerOptions = {
-    ...config.options,
-    noEmit: true,
-    noUnusedLocals: false,
-    noUnusedParameters: false,
-  };
   const files = snippets.map((_, i) => `${root}test/types/snippet-${i + 1}.ts`);
   const sources = new Map(files.map((name, i) => [name, PRELUDE + snippets[i]]));
-  const host = ts.createCompilerHost(options);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, version, onError, create) => {
-    const code = sources.get(name);
-    return code !== undefined
-      ? ts.createSourceFile(name, code, version)
-      : getSourceFile(name, version, onError, create);
-  };
-  const fileExists = host.fileExists.bind(host);
-  host.fileExists = (name) => sources.has(name) || fileExists(name);
-  const program = ts.createProgram(files, options, host);
   const errors = files.map((): string[] => []);
-  for (const d of ts.getPreEmitDiagnostics(program)) {
+  for (const d of typeCheck(sources)) {
     const text = ts.flattenDiagnosticMessageText(d.messageText, '\n');
     const at = d.file === undefined ? -1 : files.indexOf(d.file.fileName);
     // An error outside the snippets (in lib/) fails every case.
