@@ -6,9 +6,10 @@ import {
   type Leadership,
   type LeaderElectionOptions,
 } from '../../lib/index.js';
-import { ManagedLoop, type ManagedLoopObserver } from '../../lib/wait/managed-loop.js';
+import { ManagedLoop } from '../../lib/wait/managed-loop.js';
 import type { LoopContext } from '../../lib/wait/loop.js';
 import { LineLog, SwitchedStore } from './support.js';
+import { QUIET } from '../support/helpers.js';
 
 /*
  * Client-go's algorithm on FakeClock, with replicas as electors sharing one in-memory store.
@@ -52,13 +53,6 @@ function elector(
   return e;
 }
 
-const quiet: ManagedLoopObserver = {
-  runStarted: () => undefined,
-  runSucceeded: () => undefined,
-  runFailed: () => undefined,
-  stopped: () => undefined,
-};
-
 /**
  * A leader-only loop on `gate`, every 100 ms, recording (time, token) and its signals. With
  * `holding`, each run lasts until its signal aborts.
@@ -78,7 +72,7 @@ function gatedLoop(gate: LeaderElector, holding = false) {
     { period: 100, jitter: 0, sliding: true, initialDelay: 0, backoff: undefined },
     clock,
     () => 0,
-    quiet,
+    QUIET,
     gate,
   );
   gate.attach(loop);

@@ -1,5 +1,6 @@
 import type { Clock } from '../../lib/index.js';
 import type { FakeClock } from '../../lib/testing/index.js';
+import type { ManagedLoopObserver } from '../../lib/wait/managed-loop.js';
 
 /** A promise that resolves after `ms` of fake time. */
 export function sleep(clock: FakeClock, ms: number): Promise<void> {
@@ -129,3 +130,11 @@ export function deferred<T = void>(): {
 export function configured(text: string): string {
   return text;
 }
+
+/** A managed loop's observer that ignores everything. */
+export const QUIET: ManagedLoopObserver = {
+  runStarted: () => undefined,
+  runSucceeded: () => undefined,
+  runFailed: () => undefined,
+  stopped: () => undefined,
+};

@@ -12,15 +12,7 @@ import {
   type ManagedLoopSettings,
 } from '../../lib/wait/managed-loop.js';
 import { FakeClock } from '../../lib/testing/index.js';
-import { observe, seeded, sleep } from '../support/helpers.js';
-
-/** An observer that ignores everything. */
-const QUIET: ManagedLoopObserver = {
-  runStarted: () => undefined,
-  runSucceeded: () => undefined,
-  runFailed: () => undefined,
-  stopped: () => undefined,
-};
+import { observe, QUIET, seeded, sleep } from '../support/helpers.js';
 
 /** fast-check parameters: `numRuns` cases, and a time limit so that shrinking reports in time. */
 const params = (numRuns: number): fc.Parameters<unknown> => ({

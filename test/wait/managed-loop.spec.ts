@@ -10,15 +10,7 @@ import {
   type ManagedLoopSettings,
 } from '../../lib/wait/managed-loop.js';
 import { FakeClock } from '../../lib/testing/index.js';
-import { deferred, observe, sleep } from '../support/helpers.js';
-
-/** An observer that ignores everything. */
-const QUIET: ManagedLoopObserver = {
-  runStarted: () => undefined,
-  runSucceeded: () => undefined,
-  runFailed: () => undefined,
-  stopped: () => undefined,
-};
+import { deferred, observe, QUIET, sleep } from '../support/helpers.js';
 
 /** How one run behaves: synchronous when `ms` is undefined, else it settles after `ms`. */
 interface RunPlan {
