@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Until, type LoopContext } from 'nestjs-wait';
+import { Until, type PollingContext } from 'nestjs-wait';
 import { ContainerRuntime } from './container-runtime.js';
 import { gcSettings, type GcSettings } from './gc.config.js';
 
@@ -31,7 +31,7 @@ export class GarbageCollector {
 
   /** Removes the containers that have exited. The period comes from `CONTAINER_GC_PERIOD`. */
   @Until('1m', { name: CONTAINER_GC })
-  collectContainers({ signal }: LoopContext): Promise<void> {
+  collectContainers({ signal }: PollingContext): Promise<void> {
     return collecting('Container', signal, async () => {
       const containers = await this.runtime.listContainers(signal);
       const dead = containers.filter((container) => container.state === 'exited');
@@ -45,7 +45,7 @@ export class GarbageCollector {
    * down to the low threshold. Not started when `IMAGE_GC_HIGH_THRESHOLD_PERCENT` is 100.
    */
   @Until('5m', { name: IMAGE_GC })
-  collectImages({ signal }: LoopContext): Promise<void> {
+  collectImages({ signal }: PollingContext): Promise<void> {
     return collecting('Image', signal, async () => {
       const { imageGcHighThresholdPercent: high, imageGcLowThresholdPercent: low } = this.settings;
       const { usedMb, diskMb } = await this.runtime.imageFsStats(signal);

@@ -1,8 +1,6 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
-import { realClock, type Clock } from '../wait/clock.js';
-import type { LoopContext } from '../wait/loop.js';
-import { ManagedLoop, type LoopGate, type ManagedLoopObserver } from '../wait/managed-loop.js';
-import { Deadline } from '../wait/deadline.js';
+import { Deadline, realClock, settleWithin, type Clock } from '../wait/internal.js';
+import { ElectorLoop } from './elector-loop.js';
 import {
   ACQUIRE_JITTER,
   checkLeaderElection,
@@ -13,7 +11,6 @@ import { describe, messages } from './leader.messages.js';
 import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
 import { InMemoryLeaseStore } from './memory-lease-store.js';
 import { storeCall } from './store-call.js';
-import { settleWithin } from '../wait/settle-within.js';
 
 /** Where this replica stands, from {@link LeaderElector.leadership$}. */
 export interface Leadership {
@@ -55,12 +52,10 @@ interface SentCall {
   lease: Lease | undefined;
 }
 
-const quiet: ManagedLoopObserver = {
-  runStarted: () => undefined,
-  runSucceeded: () => undefined,
-  runFailed: () => undefined,
-  stopped: () => undefined,
-};
+/** A loop that runs only while this replica leads: told whenever leadership may have changed. */
+export interface GatedLoop {
+  gateChanged(): void;
+}
 
 /**
  * Client-go's leader election on the engine's own loop: a follower tries to acquire the lease
@@ -72,7 +67,7 @@ const quiet: ManagedLoopObserver = {
  *
  * `WaitModule` creates one from its `leaderElection` option and provides it for injection.
  */
-export class LeaderElector implements LoopGate {
+export class LeaderElector {
   /** This replica's identity in the lease. */
   readonly identity: string;
   /** The lease's name. */
@@ -83,10 +78,10 @@ export class LeaderElector implements LoopGate {
   private readonly store: LeaseStore;
   private readonly clock: Clock;
   private readonly logger: ElectorLogger;
-  private readonly loop: ManagedLoop;
+  private readonly loop: ElectorLoop;
   private readonly subject: BehaviorSubject<Leadership>;
   /** Loops that run only while this replica leads. */
-  private readonly gated = new Set<ManagedLoop>();
+  private readonly gated = new Set<GatedLoop>();
   /** Ends the term when no renewal was confirmed within the renew deadline. */
   private readonly deadline: Deadline;
   /** The term this replica holds, or held until it lost track of it. */
@@ -123,19 +118,12 @@ export class LeaderElector implements LoopGate {
     this.subject = new BehaviorSubject(this.snapshot());
     this.leadership$ = this.subject.asObservable();
     const { retryPeriod } = this.options;
-    this.loop = new ManagedLoop(
-      `leader-election:${this.name}`,
-      (ctx: LoopContext) => this.tick(ctx.signal),
-      {
-        period: retryPeriod,
-        jitter: ACQUIRE_JITTER,
-        sliding: true,
-        initialDelay: 0,
-        backoff: undefined,
-      },
+    this.loop = new ElectorLoop(
+      (signal) => this.tick(signal),
+      retryPeriod,
+      ACQUIRE_JITTER,
       this.clock,
       settings.random ?? Math.random,
-      quiet,
     );
   }
 
@@ -184,12 +172,12 @@ export class LeaderElector implements LoopGate {
   }
 
   /** @internal The registry's: `loop` runs only while this replica leads. */
-  attach(loop: ManagedLoop): void {
+  attach(loop: GatedLoop): void {
     this.gated.add(loop);
   }
 
   /** @internal The registry's: `loop` was removed. */
-  detach(loop: ManagedLoop): void {
+  detach(loop: GatedLoop): void {
     this.gated.delete(loop);
   }
 
@@ -349,7 +337,7 @@ export class LeaderElector implements LoopGate {
     this.deadline.at(until);
     if (!this.leading) {
       this.leading = true;
-      this.loop.update({ ...this.loop.settings, jitter: 0 });
+      this.loop.setJitter(0);
       this.logger.log(messages.leading(this.name, this.term!.token));
     }
     this.leader = this.identity;
@@ -365,7 +353,7 @@ export class LeaderElector implements LoopGate {
     this.leading = false;
     this.validUntil = -Infinity;
     this.deadline.cancel();
-    this.loop.update({ ...this.loop.settings, jitter: ACQUIRE_JITTER });
+    this.loop.setJitter(ACQUIRE_JITTER);
     if (reason === undefined) this.logger.log(messages.stepDown(this.name));
     else this.logger.warn(messages.lost(this.name, reason));
     if (this.leader === this.identity) this.leader = undefined;
@@ -424,7 +412,7 @@ export class LeaderElector implements LoopGate {
     if (store.watch === undefined || this.watching !== undefined) return;
     if (this.watch?.active === true) return;
     const released = (): void => {
-      if (!this.leading && this.stopping === undefined) void this.loop.trigger();
+      if (!this.leading && this.stopping === undefined) this.loop.trigger();
     };
     this.watching = store.watch(this.name, released).then(
       (watch) => {

@@ -57,12 +57,20 @@ export interface LoopChanges {
 
 /**
  * What each run of a loop of the WaitModule receives (`@Until` methods and
- * {@link PollingRegistry.add} functions): a {@link LoopContext} whose `name` is always set, to the
- * loop's name. A method typed `(ctx: LoopContext)` is accepted as well.
+ * {@link PollingRegistry.add} functions): the engine's {@link LoopContext} with the loop's name
+ * and, for leader-only loops, the term's fencing token. A method typed `(ctx: LoopContext)` is
+ * accepted as well.
  */
 export interface PollingContext extends LoopContext {
   /** The loop's name (default `'ClassName.methodName'` for `@Until`). */
   readonly name: string;
+  /**
+   * Leader election: the fencing token of the leadership term this run belongs to. Every new term
+   * of a lease gets a greater token than all earlier ones, so a downstream store that keeps the
+   * greatest token it has seen can refuse writes from a leader that has been replaced.
+   * `undefined` for loops that are not leader-only.
+   */
+  readonly fencingToken?: number | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { toMillis, type Duration } from '../wait/duration.js';
-import type { ManagedBackoff, ManagedLoopSettings } from '../wait/managed-loop.js';
+import type { ManagedBackoff, LoopSettings as ManagedLoopSettings } from './loop/loop-settings.js';
 import { checkFinite, checkKeys, checkNonNegative, checkObject } from '../wait/validate.js';
 import type { LoopChanges } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';

@@ -1,7 +1,5 @@
 import type { LeaderElector } from '../leader/leader-elector.js';
-import type { Clock } from '../wait/clock.js';
-import type { LoopContext, LoopFn } from '../wait/loop.js';
-import type { ManagedLoop } from '../wait/managed-loop.js';
+import type { Clock, LoopContext } from '../wait/internal.js';
 import type {
   Attributes,
   Meter,
@@ -13,11 +11,23 @@ import type {
 } from './otel-api.js';
 import { ATTR, METRIC, SCOPE, telemetryMessages } from './telemetry.messages.js';
 
+/** What the telemetry reads of a loop. */
+export interface TelemetryLoop {
+  readonly name: string;
+  /** Clock time; `undefined` before the first run. */
+  readonly lastStartedAt: number | undefined;
+  readonly inFlight: boolean;
+  readonly consecutiveFailures: number;
+}
+
+/** A run's body as the telemetry wraps it. */
+type RunFn<C extends LoopContext> = (ctx: C) => unknown;
+
 /** What the telemetry needs from the registry. */
 export interface TelemetrySource {
   readonly clock: Clock;
   /** Every loop now. */
-  loops(): Iterable<ManagedLoop>;
+  loops(): Iterable<TelemetryLoop>;
   /** Leader election, when the app has it. */
   readonly leadership: LeaderElector | undefined;
 }
@@ -86,7 +96,7 @@ export class LoopTelemetry {
   }
 
   /** A run of `loop` has settled: count it and record its duration. */
-  runEnded(loop: ManagedLoop, outcome: 'success' | 'failure'): void {
+  runEnded(loop: TelemetryLoop, outcome: 'success' | 'failure'): void {
     let byOutcome = this.attributes.get(loop.name);
     if (byOutcome === undefined) {
       const of = (o: string): Attributes => ({ ...attrs(loop.name), [ATTR.outcome]: o });
@@ -101,11 +111,11 @@ export class LoopTelemetry {
   }
 
   /** `fn` with a span around each run when tracing is on (the span is active during the run). */
-  wrap(name: string, fn: LoopFn): LoopFn {
+  wrap<C extends LoopContext>(name: string, fn: RunFn<C>): RunFn<C> {
     const tracer = this.tracer;
     if (tracer === undefined) return fn;
     const error = this.api.SpanStatusCode.ERROR;
-    return (ctx: LoopContext) =>
+    return (ctx: C) =>
       tracer.startActiveSpan(
         name,
         { attributes: { ...attrs(name), [ATTR.iteration]: ctx.iteration } },

@@ -2,7 +2,9 @@ import { realClock, type Clock } from './clock.js';
 import type { BackoffManager } from './backoff-manager.js';
 import { toMillis, type CheckedDuration, type Duration } from './duration.js';
 import { applyJitter } from './jitter.js';
-import { LoopCore, type LoopFn, type LoopOptions } from './loop.js';
+import type { LoopFn, LoopOptions } from './loop.js';
+import { LoopCore, RESOLVED, rejectWith, type LoopEnd, type LoopStrategy } from './loop-core.js';
+import { unwatchSignal, watchSignal, type SignalMember } from './signal-group.js';
 import { messages } from './wait.messages.js';
 import {
   checkClock,
@@ -16,49 +18,78 @@ import {
 /** A stop signal that never aborts: pass it to run a loop for the life of the process. */
 export const NEVER_STOP: AbortSignal = new AbortController().signal;
 
-/** A loop whose wait is a period, jittered when the factor is > 0. */
-class PeriodicLoop extends LoopCore {
+/**
+ * The strategy of `until` and its siblings: waits from `waits()`, a run's error to `onError`
+ * (without it, the first error ends the loop), ended by the stop signal, whose abort it relays
+ * to the core as a member of the signal's one listener.
+ */
+class UntilLoop implements LoopStrategy, SignalMember {
+  groupPrev: SignalMember | null = null;
+  groupNext: SignalMember | null = null;
+  private readonly core: LoopCore;
+  private resolve: () => void = noop;
+  private reject: (error: unknown) => void = noop;
+
   constructor(
-    fn: LoopFn,
-    stop: AbortSignal,
+    private readonly fn: LoopFn,
+    private readonly stop: AbortSignal,
     sliding: boolean,
     clock: Clock,
-    onError: ((error: unknown) => void) | undefined,
-    private readonly period: number,
-    private readonly jitterFactor: number,
-    private readonly random: () => number,
+    private readonly onError: ((error: unknown) => void) | undefined,
+    readonly nextWait: () => number,
   ) {
-    super(fn, stop, sliding, clock, onError);
+    this.core = new LoopCore(this, sliding, clock);
   }
 
-  protected nextWait(): number {
-    return this.jitterFactor > 0
-      ? applyJitter(this.period, this.jitterFactor, this.random)
-      : this.period;
-  }
-}
-
-/** A loop whose waits come from a {@link BackoffManager}. */
-class BackoffLoop extends LoopCore {
-  constructor(
-    fn: LoopFn,
-    stop: AbortSignal,
-    sliding: boolean,
-    clock: Clock,
-    onError: ((error: unknown) => void) | undefined,
-    private readonly manager: BackoffManager,
-  ) {
-    super(fn, stop, sliding, clock, onError);
+  /** Starts the loop; the promise settles once it has ended and no run is in flight. */
+  start(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      if (this.stop.aborted) this.core.stop();
+      else watchSignal(this.stop, this);
+      this.core.start();
+    });
   }
 
-  protected nextWait(): number {
-    const wait = this.manager.backoff();
-    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) {
-      throw new RangeError(messages.badWait('backoffUntil()', wait));
+  /** SignalMember: the stop signal aborted. A run in flight finishes first. */
+  onAbort(): void {
+    this.core.stop();
+  }
+
+  retryWait(): undefined {
+    return undefined;
+  }
+
+  /** The signal is read as well: an abort whose event never reached the loop still stops it. */
+  admit(): LoopEnd | undefined {
+    return this.stop.aborted ? RESOLVED : undefined;
+  }
+
+  run(iteration: number): unknown {
+    return this.fn({ signal: this.stop, iteration });
+  }
+
+  settled(failed: boolean, error: unknown): LoopEnd | undefined {
+    if (failed) {
+      if (this.onError === undefined) return rejectWith(error);
+      try {
+        this.onError(error);
+      } catch (fatal) {
+        return rejectWith(fatal);
+      }
     }
-    return wait;
+    return undefined;
+  }
+
+  ended(end: LoopEnd): void {
+    unwatchSignal(this.stop, this);
+    if (end.failed) this.reject(end.error);
+    else this.resolve();
   }
 }
+
+function noop(): void {}
 
 interface CheckedOptions {
   clock: Clock;
@@ -152,7 +183,14 @@ export function backoffUntil(
   }
   checkSignal(stop, where);
   const o = checkOptions(options, where);
-  return new BackoffLoop(fn, stop, Boolean(sliding), o.clock, o.onError, backoff).start();
+  const nextWait = (): number => {
+    const wait = backoff.backoff();
+    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) {
+      throw new RangeError(messages.badWait(where, wait));
+    }
+    return wait;
+  };
+  return new UntilLoop(fn, stop, Boolean(sliding), o.clock, o.onError, nextWait).start();
 }
 
 function startJitterLoop(
@@ -169,14 +207,8 @@ function startJitterLoop(
   checkFinite(jitterFactor, where, 'jitterFactor');
   checkSignal(stop, where);
   const o = checkOptions(options, where);
-  return new PeriodicLoop(
-    fn,
-    stop,
-    Boolean(sliding),
-    o.clock,
-    o.onError,
-    ms,
-    jitterFactor,
-    o.random,
-  ).start();
+  const random = o.random;
+  const nextWait =
+    jitterFactor > 0 ? (): number => applyJitter(ms, jitterFactor, random) : (): number => ms;
+  return new UntilLoop(fn, stop, Boolean(sliding), o.clock, o.onError, nextWait).start();
 }

@@ -12,7 +12,7 @@ import {
   LeaderElector,
   PollingRegistry,
   WaitModule,
-  type LoopContext,
+  type PollingContext,
   type LoopStatus,
 } from '../../lib/index.js';
 import { WAIT_MODULE_OPTIONS } from '../../lib/polling/wait.module-definition.js';
@@ -413,7 +413,7 @@ async function fencing(block: Block): Promise<void> {
     // Read by the pool's factory, at bootstrap.
     await withEnv({ DATABASE_URL: url.href }, async () => {
       const module = await load('fencing', block.code);
-      const InvoiceRun = exported<Type<{ bill(ctx: LoopContext): Promise<void> }>>(
+      const InvoiceRun = exported<Type<{ bill(ctx: PollingContext): Promise<void> }>>(
         module,
         'InvoiceRun',
       );
@@ -441,7 +441,7 @@ async function fencing(block: Block): Promise<void> {
         expect(written.fencing_token).toBe(String(leader));
         expect(written.last_run).toBeInstanceOf(Date);
         // A stale leader's write is refused and changes nothing.
-        const stale = { fencingToken: leader - 1 } as LoopContext;
+        const stale = { fencingToken: leader - 1 } as PollingContext;
         await expect(app.get(InvoiceRun).bill(stale)).rejects.toThrow(
           `superseded: token ${leader - 1} is stale`,
         );

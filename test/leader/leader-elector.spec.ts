@@ -6,8 +6,8 @@ import {
   type Leadership,
   type LeaderElectionOptions,
 } from '../../lib/index.js';
-import { ManagedLoop } from '../../lib/wait/managed-loop.js';
-import type { LoopContext } from '../../lib/wait/loop.js';
+import { ManagedLoop } from '../../lib/polling/loop/managed-loop.js';
+import type { PollingContext } from '../../lib/index.js';
 import { LineLog, SwitchedStore } from './support.js';
 import { QUIET } from '../support/helpers.js';
 
@@ -62,7 +62,7 @@ function gatedLoop(gate: LeaderElector, holding = false) {
   const signals: AbortSignal[] = [];
   const loop = new ManagedLoop(
     'work',
-    (ctx: LoopContext) => {
+    (ctx: PollingContext) => {
       runs.push({ at: clock.now(), token: ctx.fencingToken });
       signals.push(ctx.signal);
       if (holding) {

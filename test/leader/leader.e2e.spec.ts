@@ -5,7 +5,7 @@ import {
   PollingRegistry,
   Until,
   WaitModule,
-  type LoopContext,
+  type PollingContext,
   type WaitModuleOptions,
 } from '../../lib/index.js';
 import { FakeClock } from '../../lib/testing/index.js';
@@ -41,7 +41,7 @@ function worker(replica: string) {
     everywhere = 0;
 
     @Until('1s', { name: 'work' })
-    async work({ signal, fencingToken }: LoopContext) {
+    async work({ signal, fencingToken }: PollingContext) {
       runs.push({ replica, at: clock.now(), token: fencingToken, signal });
       // Busy for 300 ms, or until aborted (plus the lingering).
       await new Promise<void>((resolve) => {
@@ -54,7 +54,7 @@ function worker(replica: string) {
     }
 
     @Until('1s', { name: 'everywhere', leaderOnly: false })
-    count(ctx: LoopContext) {
+    count(ctx: PollingContext) {
       expect(ctx.fencingToken).toBeUndefined();
       this.everywhere++;
     }

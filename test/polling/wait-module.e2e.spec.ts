@@ -6,7 +6,7 @@ import {
   PollingRegistry,
   Until,
   WaitModule,
-  type LoopContext,
+  type PollingContext,
   type WaitModuleOptions,
 } from '../../lib/index.js';
 import { boot } from './support.js';
@@ -21,12 +21,12 @@ beforeEach(() => {
 @Injectable()
 class GarbageCollector {
   @Until('1m')
-  collectContainers(ctx: LoopContext) {
+  collectContainers(ctx: PollingContext) {
     calls.push(`${ctx.name}#${ctx.iteration}`);
   }
 
   @Until('5m', 0.1, false)
-  collectImages(ctx: LoopContext) {
+  collectImages(ctx: PollingContext) {
     calls.push(`${ctx.name}#${ctx.iteration}`);
   }
 
@@ -79,8 +79,8 @@ describe('discovery', () => {
   it('a method inherited by two providers gives two loops, named after each class', async () => {
     class Refresher {
       @Until('1s')
-      refresh(ctx: LoopContext) {
-        calls.push(ctx.name!);
+      refresh(ctx: PollingContext) {
+        calls.push(ctx.name);
       }
     }
     @Injectable()

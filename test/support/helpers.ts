@@ -1,6 +1,6 @@
 import type { Clock } from '../../lib/index.js';
 import type { FakeClock } from '../../lib/testing/index.js';
-import type { ManagedLoopObserver } from '../../lib/wait/managed-loop.js';
+import type { ManagedLoopObserver } from '../../lib/polling/loop/loop-settings.js';
 
 /** A promise that resolves after `ms` of fake time. */
 export function sleep(clock: FakeClock, ms: number): Promise<void> {

@@ -93,6 +93,12 @@ const untilCases: [string, string, Expected][] = [
 
 const registryCases: [string, string, Expected][] = [
   [
+    '@Until and add(): ctx.fencingToken is a number or undefined',
+    `class A { @Until('1m') tick(ctx: PollingContext): void { const t: number | undefined = ctx.fencingToken; use(t); } }
+     registry.add('gc', (ctx) => use(ctx.fencingToken), { period: 1 });`,
+    null,
+  ],
+  [
     'add(): ctx.name is a string',
     `registry.add('gc', (ctx) => ctx.name.toUpperCase(), { period: '1m' });`,
     null,
@@ -110,9 +116,14 @@ const registryCases: [string, string, Expected][] = [
     /not assignable to parameter of type 'PollingFn'/,
   ],
   [
-    "the engine's LoopContext keeps name optional",
+    "the engine's LoopContext has no name",
     `until((ctx) => { const n: string = ctx.name; use(n); }, 1, NEVER_STOP);`,
-    /Type 'string \| undefined' is not assignable to type 'string'/,
+    /Property 'name' does not exist on type 'LoopContext'/,
+  ],
+  [
+    "the engine's LoopContext has no fencingToken",
+    `until((ctx) => use(ctx.fencingToken), 1, NEVER_STOP);`,
+    /Property 'fencingToken' does not exist on type 'LoopContext'/,
   ],
 ];
 

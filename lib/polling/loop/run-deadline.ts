@@ -1,7 +1,5 @@
-import type { Clock } from './clock.js';
-import { Deadline } from './deadline.js';
-import { RunTimeoutError } from './errors.js';
-import { isThenable, type LoopContext, type LoopFn } from './loop.js';
+import { Deadline, isThenable, RunTimeoutError, type Clock } from '../../wait/internal.js';
+import type { PollingContext, PollingFn } from '../polling.interfaces.js';
 
 /**
  * The timeout of one run of a managed loop: a one-shot entry on the loop's timer queue, and the
@@ -65,7 +63,7 @@ export class RunDeadline {
   }
 
   /** Calls `fn` and settles as it does, except that a run past its timeout fails with it. */
-  call(fn: LoopFn, ctx: LoopContext): unknown {
+  call(fn: PollingFn, ctx: PollingContext): unknown {
     let result: unknown;
     try {
       result = fn(ctx);

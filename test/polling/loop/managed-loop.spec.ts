@@ -1,16 +1,13 @@
 /*
- * ManagedLoop (lib/wait/managed-loop.ts): a named loop on the loop core that can be started,
+ * ManagedLoop (lib/polling/loop/managed-loop.ts): a named loop on the loop core that can be started,
  * stopped, triggered and re-timed while it lives, with counters and an observer. Every test runs
  * on FakeClock and pins exact run times; the property model is in managed-loop.model.spec.ts.
  */
-import type { LoopContext } from '../../lib/index.js';
-import {
-  ManagedLoop,
-  type ManagedLoopObserver,
-  type ManagedLoopSettings,
-} from '../../lib/wait/managed-loop.js';
-import { FakeClock } from '../../lib/testing/index.js';
-import { deferred, observe, QUIET, sleep } from '../support/helpers.js';
+import type { PollingContext } from '../../../lib/index.js';
+import { ManagedLoop } from '../../../lib/polling/loop/managed-loop.js';
+import type { LoopSettings, ManagedLoopObserver } from '../../../lib/polling/loop/loop-settings.js';
+import { FakeClock } from '../../../lib/testing/index.js';
+import { deferred, observe, QUIET, sleep } from '../../support/helpers.js';
 
 /** How one run behaves: synchronous when `ms` is undefined, else it settles after `ms`. */
 interface RunPlan {
@@ -19,7 +16,7 @@ interface RunPlan {
 }
 
 interface SetupOptions {
-  settings?: Partial<ManagedLoopSettings>;
+  settings?: Partial<LoopSettings>;
   /** The plan of run `n` (1-based, over every start and trigger). Default: synchronous success. */
   plan?: (n: number) => RunPlan;
   random?: () => number;
@@ -28,7 +25,7 @@ interface SetupOptions {
   observer?: Partial<ManagedLoopObserver>;
 }
 
-const defaults: ManagedLoopSettings = {
+const defaults: LoopSettings = {
   period: 100,
   jitter: 0,
   sliding: true,
@@ -36,7 +33,7 @@ const defaults: ManagedLoopSettings = {
   backoff: undefined,
 };
 
-const settings = (overrides: Partial<ManagedLoopSettings> = {}): ManagedLoopSettings => ({
+const settings = (overrides: Partial<LoopSettings> = {}): LoopSettings => ({
   ...defaults,
   ...overrides,
 });
@@ -63,12 +60,12 @@ function setup(options: SetupOptions = {}) {
   const clock = new FakeClock();
   const starts: number[] = [];
   const ends: number[] = [];
-  const contexts: LoopContext[] = [];
+  const contexts: PollingContext[] = [];
   const log: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const plan: (n: number) => RunPlan = options.plan ?? (() => ({}));
-  const fn = (ctx: LoopContext): unknown => {
+  const fn = (ctx: PollingContext): unknown => {
     const n = starts.push(clock.now());
     contexts.push(ctx);
     maxInFlight = Math.max(maxInFlight, ++inFlight);
@@ -281,7 +278,7 @@ describe('ManagedLoop', () => {
   describe('a run cut short by stop()', () => {
     /** A body that waits `ms`, or rejects with `reject(signal)` as soon as its signal aborts. */
     function abortable(clock: FakeClock, ms: number, reject: (signal: AbortSignal) => unknown) {
-      return (ctx: LoopContext): Promise<void> =>
+      return (ctx: PollingContext): Promise<void> =>
         new Promise<void>((resolve, fail) => {
           clock.setTimeout(resolve, ms);
           ctx.signal.addEventListener(
@@ -1335,7 +1332,7 @@ describe('ManagedLoop with a gate (leader election)', () => {
 });
 
 /** A managed loop with the default settings, no jitter and an observer that ignores everything. */
-const quietLoop = (name: string, fn: (ctx: LoopContext) => unknown, clock: FakeClock) =>
+const quietLoop = (name: string, fn: (ctx: PollingContext) => unknown, clock: FakeClock) =>
   new ManagedLoop(name, fn, defaults, clock, () => 0, QUIET);
 
 describe('ManagedLoop ctx.signal, made on first read', () => {
@@ -1393,7 +1390,7 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
    */
   it("{ ...ctx } keeps signal, iteration, name and fencingToken, and the copy's signal aborts on stop", async () => {
     const clock = new FakeClock(0);
-    const copies: LoopContext[] = [];
+    const copies: PollingContext[] = [];
     const keys: string[][] = [];
     const loop = quietLoop(
       'spread',
@@ -1431,7 +1428,7 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
       },
     });
     try {
-      const contexts: LoopContext[] = [];
+      const contexts: PollingContext[] = [];
       const loop = quietLoop('idle', (ctx) => void contexts.push(ctx), clock);
       loop.start();
       await clock.advance(250);
@@ -1447,7 +1444,7 @@ describe('ManagedLoop ctx.signal, made on first read', () => {
 
   it('a context whose signal does not exist yet answers like a plain object: hasOwn, descriptors, freeze', async () => {
     const clock = new FakeClock(0);
-    const contexts: LoopContext[] = [];
+    const contexts: PollingContext[] = [];
     const loop = quietLoop('exotic', (ctx) => void contexts.push(ctx), clock);
     loop.start();
     await clock.advance(100);

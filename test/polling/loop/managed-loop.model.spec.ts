@@ -1,18 +1,15 @@
 /*
- * The model of ManagedLoop (lib/wait/managed-loop.ts) the registry relies on, checked by
+ * The model of ManagedLoop (lib/polling/loop/managed-loop.ts) the registry relies on, checked by
  * fast-check: random sequences of start, stop, trigger, update and runs that succeed, fail or
  * hang, against the invariants (no overlap, no run after stop(), every promise resolves, no
  * timer left, exact counters). The example tests are in managed-loop.spec.ts.
  */
 import fc from 'fast-check';
-import type { LoopContext } from '../../lib/index.js';
-import {
-  ManagedLoop,
-  type ManagedLoopObserver,
-  type ManagedLoopSettings,
-} from '../../lib/wait/managed-loop.js';
-import { FakeClock } from '../../lib/testing/index.js';
-import { observe, QUIET, seeded, sleep } from '../support/helpers.js';
+import type { PollingContext } from '../../../lib/index.js';
+import { ManagedLoop } from '../../../lib/polling/loop/managed-loop.js';
+import type { LoopSettings, ManagedLoopObserver } from '../../../lib/polling/loop/loop-settings.js';
+import { FakeClock } from '../../../lib/testing/index.js';
+import { observe, QUIET, seeded, sleep } from '../../support/helpers.js';
 
 /** fast-check parameters: `numRuns` cases, and a time limit so that shrinking reports in time. */
 const params = (numRuns: number): fc.Parameters<unknown> => ({
@@ -35,7 +32,7 @@ const backoffArb = fc.option(
   { nil: undefined },
 );
 
-const settingsArb: fc.Arbitrary<ManagedLoopSettings> = fc.record({
+const settingsArb: fc.Arbitrary<LoopSettings> = fc.record({
   period: fc.integer({ min: 1, max: 100 }),
   jitter: fc.constantFrom(0, 0.3),
   sliding: fc.boolean(),
@@ -57,7 +54,7 @@ type Op =
   | { t: 'start' }
   | { t: 'stop' }
   | { t: 'trigger'; again: boolean }
-  | { t: 'update'; settings: ManagedLoopSettings }
+  | { t: 'update'; settings: LoopSettings }
   | { t: 'advance'; ms: number };
 
 const opArb: fc.Arbitrary<{ op: Op; sameTick: boolean }> = fc.record({
@@ -96,7 +93,7 @@ interface Waiter {
 
 /** Drives one ManagedLoop through `ops` and checks every invariant; returns the violations. */
 async function checkOperations(
-  initial: ManagedLoopSettings,
+  initial: LoopSettings,
   plans: RunSpec[],
   ops: { op: Op; sameTick: boolean }[],
   seed: number,
@@ -113,7 +110,7 @@ async function checkOperations(
   let cuts = 0;
   const observed = { started: 0, succeeded: 0, failed: 0, outcomeBeforeStart: true };
 
-  const fn = (ctx: LoopContext): unknown => {
+  const fn = (ctx: PollingContext): unknown => {
     if (stopGate) violations.push(`run ${runs.length + 1} started after stop() at ${clock.now()}`);
     if (inFlight !== 0) violations.push(`run ${runs.length + 1} overlaps at ${clock.now()}`);
     inFlight++;

@@ -1,11 +1,11 @@
 /*
- * The loop core's hooks and controls (lib/wait/loop.ts): beginRun(), retryWait(), runNow(),
- * replan(), setSliding(), the `running` and `nextRunAt` getters; and the timer queue's held-back
- * markers and dueOf() (lib/wait/timer-queue.ts). Tested on a minimal subclass of LoopCore, on
+ * The loop core's strategy calls and controls (lib/wait/loop-core.ts): run(), retryWait(),
+ * runNow(), replan(), setSliding(), the `running` and `nextRunAt` getters; and the timer queue's
+ * held-back markers and dueOf() (lib/wait/timer-queue.ts). Tested with a recording strategy, on
  * FakeClock, with exact run times.
  */
-import type { Clock, LoopContext, LoopFn } from '../../lib/index.js';
-import { LoopCore } from '../../lib/wait/loop.js';
+import { until, type Clock, type LoopContext, type LoopFn } from '../../lib/index.js';
+import { LoopCore, rejectWith, type LoopEnd, type LoopStrategy } from '../../lib/wait/loop-core.js';
 import { queueFor, type TimerEntry, type TimerQueue } from '../../lib/wait/timer-queue.js';
 import { FakeClock } from '../../lib/testing/index.js';
 import { observe, sleep } from '../support/helpers.js';
@@ -21,50 +21,89 @@ interface Options {
   name?: string;
 }
 
-/** A loop core with hooks that record their calls. */
-class TestLoop extends LoopCore {
+/**
+ * A strategy whose calls are recorded, on a loop core: the core's controls are reached through
+ * it. Stopped by its signal, ended as `until` is (resolves; rejects without onError).
+ */
+class TestLoop implements LoopStrategy {
   readonly begun: { iteration: number; now: number; running: boolean }[] = [];
   readonly errors: unknown[] = [];
   waitCalls = 0;
   retryCalls = 0;
   waits: number[];
+  readonly core: LoopCore;
+  private settle: (end: LoopEnd) => void = () => undefined;
 
   constructor(
-    fn: LoopFn,
-    signal: AbortSignal,
+    private readonly fn: LoopFn,
+    readonly signal: AbortSignal,
     clock: Clock,
     private readonly options: Options = {},
   ) {
-    super(
-      fn,
-      signal,
-      options.sliding ?? true,
-      clock,
-      options.onError === false ? undefined : (error) => void this.errors.push(error),
-    );
+    this.core = new LoopCore(this, options.sliding ?? true, clock);
     this.waits = options.waits ?? [100];
   }
 
-  protected nextWait(): number {
+  start(initialDelay?: number): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      const fail: (error: unknown) => void = reject;
+      this.settle = (end) => (end.failed ? fail(end.error) : resolve());
+    });
+    if (this.signal.aborted) this.core.stop();
+    else this.signal.addEventListener('abort', () => this.core.stop(), { once: true });
+    this.core.start(initialDelay);
+    return done;
+  }
+
+  runNow(): void {
+    this.core.runNow();
+  }
+
+  replan(): void {
+    this.core.replan();
+  }
+
+  setSliding(sliding: boolean): void {
+    this.core.setSliding(sliding);
+  }
+
+  get running(): boolean {
+    return this.core.running;
+  }
+
+  get nextRunAt(): number | undefined {
+    return this.core.nextRunAt;
+  }
+
+  nextWait(): number {
     this.waitCalls++;
     return this.waits.length > 1 ? this.waits.shift()! : this.waits[0];
   }
 
-  protected override beginRun(iteration: number, now: number): LoopContext {
-    this.begun.push({ iteration, now, running: this.running });
-    return { signal: this.signal, iteration, name: this.options.name };
-  }
-
-  protected override retryWait(): number | undefined {
+  retryWait(): number | undefined {
     this.retryCalls++;
     return this.options.retry?.();
   }
-}
 
-/** A loop core that overrides nothing but nextWait(). */
-class PlainLoop extends LoopCore {
-  protected nextWait(): number {
-    return 100;
+  admit(): undefined {
+    return undefined;
+  }
+
+  run(iteration: number, now: number): unknown {
+    this.begun.push({ iteration, now, running: this.running });
+    const ctx = { signal: this.signal, iteration, name: this.options.name } as LoopContext;
+    return this.fn(ctx);
+  }
+
+  settled(failed: boolean, error: unknown): LoopEnd | undefined {
+    if (!failed) return undefined;
+    if (this.options.onError === false) return rejectWith(error);
+    this.errors.push(error);
+    return undefined;
+  }
+
+  ended(end: LoopEnd): void {
+    this.settle(end);
   }
 }
 
@@ -125,7 +164,7 @@ function setup(
   };
 }
 
-describe('LoopCore.beginRun()', () => {
+describe('LoopStrategy.run()', () => {
   it('gets each iteration with the batch time, and the context it returns is what fn receives', async () => {
     const h = setup({ name: 'named', ms: () => 10 });
     await h.clock.advance(250);
@@ -142,18 +181,14 @@ describe('LoopCore.beginRun()', () => {
     await h.finish();
   });
 
-  it('by default hands fn { signal, iteration } alone', async () => {
+  it('until() hands fn { signal, iteration } alone', async () => {
     const clock = new FakeClock();
     const controller = new AbortController();
     const contexts: LoopContext[] = [];
-    const loop = new PlainLoop(
-      (ctx) => void contexts.push(ctx),
-      controller.signal,
-      true,
+    const done = observe(
+      until((ctx) => void contexts.push(ctx), 100, controller.signal, { clock }),
       clock,
-      undefined,
     );
-    const done = observe(loop.start(), clock);
     await clock.advance(100);
     controller.abort();
     await clock.flush();
@@ -187,7 +222,7 @@ describe('LoopCore.beginRun()', () => {
   });
 });
 
-describe('LoopCore.retryWait()', () => {
+describe('LoopStrategy.retryWait()', () => {
   it('after a failure onError took, replaces the wait, counted from when the run settled (sliding)', async () => {
     const h = setup({ retry: () => 50, ms: () => 20, fails: (n) => n === 1 });
     await h.clock.advance(300);

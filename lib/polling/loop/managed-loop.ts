@@ -1,0 +1,247 @@
+import { exponentialBackoffManager, type BackoffManager, type Clock } from '../../wait/internal.js';
+import type { PollingFn } from '../polling.interfaces.js';
+import type { LoopGate, LoopSettings, ManagedLoopObserver } from './loop-settings.js';
+import { LoopSession } from './loop-session.js';
+
+/**
+ * A named loop that can be started, stopped, triggered and re-timed while it lives, with the
+ * counters a status page needs. Errors of `fn` never end it: they are counted and handed to the
+ * observer, and with a backoff the next run waits the backoff instead of the period. Each start
+ * is a {@link LoopSession} on the engine's loop core; this class only keeps books and decides
+ * when a start begins. Internal: the registry of the Nest layer is built on it.
+ */
+export class ManagedLoop {
+  /** Runs so far, over every start; a run's `ctx.iteration`. */
+  iterations = 0;
+  failures = 0;
+  consecutiveFailures = 0;
+  /** Clock times; `undefined` until it happened. */
+  lastStartedAt: number | undefined = undefined;
+  /** Clock time the loop last began running (a start, or its gate reopening); `undefined` while stopped. */
+  runningSince: number | undefined = undefined;
+  lastSucceededAt: number | undefined = undefined;
+  lastError: unknown = undefined;
+  /** Whether the loop should be running: set by start(), cleared by stop(). */
+  private shouldRun = false;
+  private session: LoopSession | undefined = undefined;
+  private backoff: BackoffManager | undefined = undefined;
+  /** trigger() calls waiting for the next run to start, then for it to settle. */
+  private nextWaiters: (() => void)[] | undefined = undefined;
+  private currentWaiters: (() => void)[] | undefined = undefined;
+  /** stop() calls waiting for the session to end. */
+  private endWaiters: (() => void)[] | undefined = undefined;
+  /** trigger() calls made while a stop settles: served by the next session's first run. */
+  private triggersAfterStop: (() => void)[] | undefined = undefined;
+
+  constructor(
+    readonly name: string,
+    readonly fn: PollingFn,
+    public settings: LoopSettings,
+    readonly clock: Clock,
+    readonly random: () => number,
+    private readonly observer: ManagedLoopObserver,
+    /** Leader election: the loop runs only while the gate admits it. Default none. */
+    readonly gate?: LoopGate,
+  ) {}
+
+  /**
+   * 'running' once started and until stopped (a run may still be settling after stop());
+   * 'standby' when started but its gate keeps it from running.
+   */
+  get state(): 'running' | 'stopped' | 'standby' {
+    if (!this.shouldRun) return 'stopped';
+    return this.admitted() ? 'running' : 'standby';
+  }
+
+  /** Whether a run is in flight. */
+  get inFlight(): boolean {
+    return this.session?.core.running ?? false;
+  }
+
+  /** When the next run is planned, in clock time; `undefined` when stopped or not known. */
+  get nextRunAt(): number | undefined {
+    const session = this.session;
+    // A stopping session's plan will not be followed: a restart plans anew once it settled.
+    if (!this.shouldRun || session === undefined || session.oneShot || session.stopping) {
+      return undefined;
+    }
+    return session.core.nextRunAt;
+  }
+
+  /**
+   * Starts the loop (its first run after `initialDelay`). Idempotent. A run still settling from
+   * before (a stop, a triggered run) finishes first, so two runs never overlap.
+   */
+  start(): void {
+    if (this.shouldRun) return;
+    this.shouldRun = true;
+    // Otherwise a stopping loop or a triggered run is settling: the loop starts when it ends.
+    if (this.session === undefined && this.admitted()) this.open(false);
+  }
+
+  /**
+   * The gate opened or closed. Closed: the session is aborted as by stop(), but the loop stays
+   * started (standby) and runs again once the gate reopens. Opened: a started loop resumes.
+   */
+  gateChanged(): void {
+    if (this.admitted()) {
+      if (this.shouldRun && this.session === undefined) this.open(false);
+    } else {
+      this.session?.abort(undefined);
+    }
+  }
+
+  /**
+   * Stops the loop: aborts `ctx.signal` (with `reason`, default an `AbortError`); resolves once the
+   * run in flight has settled. Idempotent.
+   */
+  stop(reason?: unknown): Promise<void> {
+    this.shouldRun = false;
+    this.runningSince = undefined;
+    if (this.session === undefined) return Promise.resolve();
+    // Triggers made during an earlier stop resolve without a run.
+    if (this.triggersAfterStop !== undefined)
+      (this.endWaiters ??= []).push(...this.triggersAfterStop);
+    this.triggersAfterStop = undefined;
+    const session = this.session;
+    session.abort(reason); // a session waiting for its next run ends here
+    // Ended already (an idle loop): no promise to settle later, the shutdown of many loops is
+    // mostly these.
+    if (this.session !== session) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve));
+  }
+
+  /**
+   * Runs an iteration now, after the one in flight; calls made before that run starts share it.
+   * On a stopped loop, runs one iteration on its own. Resolves when that run has settled (errors
+   * are counted and reported, not thrown here), or without a run if the loop stops first.
+   */
+  trigger(): Promise<void> {
+    const session = this.session;
+    if (session === undefined) {
+      // Its gate is closed (a follower's leader-only loop): no run.
+      if (!this.admitted()) return Promise.resolve();
+      this.open(true);
+    } else if (session.stopping) {
+      // Stopping: served by the first run after the stop settled (a one-shot, or the restarted
+      // loop's first run), unless stop() is called again meanwhile.
+      return new Promise<void>((resolve) => (this.triggersAfterStop ??= []).push(resolve));
+    } else {
+      // A one-shot session whose run is in flight may make one more.
+      const { iteration } = session.core;
+      if (iteration >= session.runsAllowed) session.runsAllowed = iteration + 1;
+      session.core.runNow();
+    }
+    return new Promise((resolve) => (this.nextWaiters ??= []).push(resolve));
+  }
+
+  /** Applies new settings: a switch of sliding from the next wait, a new period to the wait in progress. */
+  update(settings: LoopSettings): void {
+    const session = this.session;
+    // A backoff wait in progress stays: the period applies again after the next success.
+    const backingOff = this.backoff !== undefined && session?.core.running === false;
+    // A new backoff starts over from its initial wait at the next failure.
+    if (settings.backoff !== this.settings.backoff) this.backoff = undefined;
+    this.settings = settings;
+    if (session === undefined || session.oneShot) return;
+    session.core.setSliding(settings.sliding);
+    if (!backingOff) session.core.replan();
+  }
+
+  /** LoopSession: a run starts at `now`; returns its `ctx.iteration`. */
+  runStarting(now: number): number {
+    const iteration = ++this.iterations;
+    this.lastStartedAt = now;
+    if (this.nextWaiters !== undefined) {
+      this.currentWaiters = this.nextWaiters;
+      this.nextWaiters = undefined;
+    }
+    this.observer.runStarted(this);
+    return iteration;
+  }
+
+  /** LoopSession: the run succeeded. */
+  runSucceeded(): void {
+    const failuresBefore = this.consecutiveFailures;
+    this.consecutiveFailures = 0;
+    this.backoff = undefined;
+    this.lastSucceededAt = this.clock.now();
+    this.observer.runSucceeded(this, failuresBefore);
+    this.release();
+  }
+
+  /** LoopSession: the run failed. */
+  runFailed(error: unknown): void {
+    this.failures++;
+    this.consecutiveFailures++;
+    this.lastError = error;
+    try {
+      this.observer.runFailed(this, error);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** LoopSession: the run in flight passed its timeout. */
+  runTimedOut(timeout: number): void {
+    this.observer.runTimedOut?.(this, timeout);
+  }
+
+  /** LoopSession: the run threw because the stop aborted its signal; neither success nor failure. */
+  runStopped(): void {
+    this.release();
+  }
+
+  /** LoopSession: the backoff's next wait after a failure, when there is a backoff. */
+  retryWait(): number | undefined {
+    const b = this.settings.backoff;
+    if (b === undefined) return undefined;
+    this.backoff ??= exponentialBackoffManager({ ...b, clock: this.clock, random: this.random });
+    return this.backoff.backoff();
+  }
+
+  private open(oneShot: boolean): void {
+    if (!oneShot) this.runningSince = this.clock.now();
+    const session = new LoopSession(this, oneShot);
+    this.session = session;
+    // The session reports its end through sessionEnded(), synchronously: no promise needed.
+    session.core.start(oneShot ? 0 : this.settings.initialDelay);
+  }
+
+  /** LoopSession: the session has ended (stopped; or failed, which only a throwing observer causes). */
+  sessionEnded(session: LoopSession, error: unknown, failed: boolean): void {
+    if (session !== this.session) return;
+    if (failed) {
+      // Keep the error and do not restart: the same observer would end the next session too.
+      this.lastError = error;
+      this.shouldRun = false;
+      this.runningSince = undefined;
+    }
+    this.session = undefined;
+    // Triggers that were not served before the stop resolve without a run.
+    const waiters = [...(this.endWaiters ?? []), ...(this.nextWaiters ?? [])];
+    this.endWaiters = this.nextWaiters = undefined;
+    const triggersAfterStop = this.triggersAfterStop;
+    this.triggersAfterStop = undefined;
+    if (!session.oneShot) this.observer.stopped(this);
+    // A loop its gate closed stands by: gateChanged() restarts it.
+    if (this.shouldRun && this.admitted()) this.open(false);
+    else if (triggersAfterStop !== undefined) this.open(true);
+    if (triggersAfterStop !== undefined) {
+      this.session!.core.runNow();
+      (this.nextWaiters ??= []).push(...triggersAfterStop);
+    }
+    for (const resolve of waiters) resolve();
+  }
+
+  private admitted(): boolean {
+    return this.gate === undefined || this.gate.admit(this.clock.now()) !== undefined;
+  }
+
+  private release(): void {
+    const waiters = this.currentWaiters;
+    if (waiters === undefined) return;
+    this.currentWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,269 @@
+import type { Clock } from './clock.js';
+import { isThenable } from './thenable.js';
+import { queueFor, STARTING, type TimerEntry, type TimerQueue } from './timer-queue.js';
+
+/** How a loop ended: resolved (`failed: false`), or rejected with `error`. Internal. */
+export interface LoopEnd {
+  readonly failed: boolean;
+  readonly error: unknown;
+}
+
+/** The end of a loop that resolves. Internal. */
+export const RESOLVED: LoopEnd = Object.freeze({ failed: false, error: undefined });
+
+/** The end of a loop that rejects with `error`. Internal. */
+export function rejectWith(error: unknown): LoopEnd {
+  return { failed: true, error };
+}
+
+/**
+ * What a loop core asks of the loop it drives: how long to wait, whether a run may start, the run
+ * itself and what its outcome means. The core owns everything else: the stop, sliding versus
+ * non-sliding waits, overlap-freedom, re-planning and triggers. Internal.
+ *
+ * Methods must not throw, except `nextWait()` and `run()`, whose errors the core handles.
+ */
+export interface LoopStrategy {
+  /** The wait before the next run, in ms. What it throws ends the loop, rejecting with it. */
+  nextWait(): number;
+  /** After a failed run that the loop goes on from: a wait counted from now, or `undefined` for the plan. */
+  retryWait(): number | undefined;
+  /**
+   * The stop check, before each run and after each run that did not end the loop: `undefined`
+   * lets the loop go on, an end ends it instead (the loop's own stop: a closed gate, a signal
+   * whose abort event never arrived, a budget spent).
+   */
+  admit(): LoopEnd | undefined;
+  /** One run, numbered from 1 for this core. What it throws or rejects with is a failed run. */
+  run(iteration: number, now: number): unknown;
+  /** A run settled (`failed`: `value` is what it threw): `undefined` goes on, an end ends the loop. */
+  settled(failed: boolean, value: unknown): LoopEnd | undefined;
+  /** Called once, synchronously, when the loop has ended and no run is in flight. */
+  ended(end: LoopEnd): void;
+}
+
+const WAITING = 0;
+const RUNNING = 1;
+const DONE = 2;
+
+/**
+ * The one loop core behind every loop of the package: `until` and its siblings, `poll`,
+ * `exponentialBackoff`, the Nest layer's managed loops and the leader elector, each through its
+ * own {@link LoopStrategy}. The stop check before every run, sliding versus non-sliding waits,
+ * overlap-freedom and settling live here alone. The core is stopped explicitly with
+ * {@link LoopCore.stop}; a loop that has a stop signal relays its abort.
+ *
+ * A run that returns synchronously allocates nothing here: no promise, no listener. Internal.
+ */
+export class LoopCore implements TimerEntry {
+  due = 0;
+  heapIndex = -1;
+  /** Runs started by this core. */
+  iteration = 0;
+  private state = WAITING;
+  /** How the loop ends once stopped; `undefined` until {@link LoopCore.stop}. */
+  private stopEnd: LoopEnd | undefined = undefined;
+  /** The wait last planned, so that a re-plan can find where it started. */
+  private plannedWait = 0;
+  /** Non-sliding: the absolute target of the wait planned (the queue may move `due` up to now). */
+  private target = 0;
+  /** Whether the planned wait starts when the run settles (else it has an absolute target). */
+  private waitFromSettle = false;
+  /** A run was asked for while one was in flight: it follows at once. */
+  private rerun = false;
+  readonly queue: TimerQueue;
+
+  constructor(
+    private readonly strategy: LoopStrategy,
+    private sliding: boolean,
+    clock: Clock,
+  ) {
+    this.queue = queueFor(clock);
+  }
+
+  /**
+   * Starts the loop: the first run comes after `initialDelay` ms, or in a microtask when it is 0
+   * (at once, as in Go, but never inside the caller's stack; loops started in one tick share that
+   * microtask). A core stopped before it starts ends here.
+   */
+  start(initialDelay = 0): void {
+    if (this.stopEnd !== undefined) return this.end(this.stopEnd);
+    if (initialDelay > 0) this.queue.add(this, this.queue.clock.now() + initialDelay);
+    else this.queue.addNow(this);
+  }
+
+  /**
+   * Stops the loop with `end` (default: it resolves): at once when it is waiting, else when the
+   * run in flight has settled, unless that run's outcome ends the loop its own way. The first
+   * stop wins.
+   */
+  stop(end: LoopEnd = RESOLVED): void {
+    if (this.stopEnd !== undefined || this.state === DONE) return;
+    this.stopEnd = end;
+    if (this.state !== WAITING) return;
+    this.queue.remove(this);
+    this.end(end);
+  }
+
+  /** Whether {@link LoopCore.stop} was called. */
+  get stopping(): boolean {
+    return this.stopEnd !== undefined;
+  }
+
+  /** TimerEntry: the wait is over. */
+  fire(now: number): void {
+    if (this.state !== WAITING) return;
+    if (this.stopEnd !== undefined) return this.end(this.stopEnd);
+    const refused = this.strategy.admit();
+    if (refused !== undefined) return this.end(refused);
+    this.state = RUNNING;
+    const iteration = ++this.iteration;
+    if (!this.sliding) {
+      // Non-sliding: the next wait starts before the run, against an absolute target so that
+      // timer lateness does not add up. A run a whole period late has missed a beat: it
+      // re-anchors at its own start instead of running twice at once (Go never catches up).
+      const wait = this.waitOrEnd();
+      if (wait === undefined) return;
+      const next = this.due + wait;
+      this.due = next <= now ? now + wait : next;
+      this.plannedWait = wait;
+      this.target = this.due;
+    }
+    let result: unknown;
+    try {
+      result = this.strategy.run(iteration, now);
+    } catch (error) {
+      return this.settle(true, error);
+    }
+    if (!isThenable(result)) return this.settle(false, result);
+    try {
+      result.then(
+        (value) => this.settle(false, value),
+        (error) => this.settle(true, error),
+      );
+    } catch (error) {
+      this.settle(true, error);
+    }
+  }
+
+  /**
+   * Runs the loop now: at once when it is waiting, right after the run in flight otherwise. Calls
+   * made before that run starts are served by it. Does nothing once the loop has ended.
+   */
+  runNow(): void {
+    if (this.state === RUNNING) {
+      this.rerun = true;
+    } else if (this.state === WAITING && this.heapIndex !== STARTING) {
+      this.queue.remove(this);
+      this.queue.addNow(this);
+    }
+  }
+
+  /**
+   * Asks the strategy again for the wait in progress, keeping where it started: the end of the
+   * last run (sliding) or its start (non-sliding). A target already passed runs at once. The
+   * first run's initial delay is kept.
+   */
+  replan(): void {
+    if (this.state === RUNNING) {
+      if (this.sliding) return; // the wait is asked for when the run settles
+      const wait = this.waitOrEnd();
+      if (wait === undefined) return;
+      this.due += wait - this.plannedWait;
+      this.target = this.due;
+      this.plannedWait = wait;
+      return;
+    }
+    if (this.state !== WAITING || this.iteration === 0 || this.heapIndex === STARTING) return;
+    const queued = this.heapIndex >= 0;
+    const wait = this.waitOrEnd();
+    if (wait === undefined) return;
+    this.queue.remove(this);
+    if (!queued && this.waitFromSettle) return this.waitAfter(wait); // starts at the next read
+    const target = (this.waitFromSettle ? this.due : this.target) - this.plannedWait + wait;
+    this.plannedWait = wait;
+    this.waitFromSettle = false;
+    this.target = target;
+    this.queue.add(this, Math.max(target, this.queue.clock.now()));
+  }
+
+  /**
+   * Switches between sliding and non-sliding from the next wait on; the wait in progress stays.
+   * A run in flight that started sliding gets its non-sliding target from its own start.
+   */
+  setSliding(sliding: boolean): void {
+    if (sliding === this.sliding) return;
+    this.sliding = sliding;
+    if (this.state === RUNNING && !sliding) {
+      const wait = this.waitOrEnd();
+      if (wait === undefined) return;
+      this.due += wait;
+      this.target = this.due;
+      this.plannedWait = wait;
+    }
+  }
+
+  /** Whether a run is in flight. */
+  get running(): boolean {
+    return this.state === RUNNING;
+  }
+
+  /** When the next run is planned, in the clock's milliseconds; `undefined` when none is. */
+  get nextRunAt(): number | undefined {
+    if (this.state === WAITING) {
+      const due = this.queue.dueOf(this);
+      if (due !== undefined || this.heapIndex === -1) return due;
+      // Held back until the next clock read (a run settled in this microtask burst).
+      const now = this.queue.clock.now();
+      return this.waitFromSettle ? now + this.plannedWait : Math.max(this.due, now);
+    }
+    return this.state === RUNNING && !this.sliding && !this.rerun ? this.due : undefined;
+  }
+
+  private settle(failed: boolean, value: unknown): void {
+    if (this.state !== RUNNING) return;
+    const end = this.strategy.settled(failed, value);
+    if (end !== undefined) return this.end(end);
+    if (this.stopEnd !== undefined) return this.end(this.stopEnd);
+    const refused = this.strategy.admit();
+    if (refused !== undefined) return this.end(refused);
+    this.state = WAITING;
+    if (this.rerun) {
+      this.rerun = false;
+      return this.queue.addNow(this);
+    }
+    if (failed) {
+      const retry = this.strategy.retryWait();
+      if (retry !== undefined) return this.waitAfter(retry);
+    }
+    if (!this.sliding) {
+      this.waitFromSettle = false;
+      return this.queue.addAtLeast(this, this.due);
+    }
+    const wait = this.waitOrEnd();
+    if (wait !== undefined) this.waitAfter(wait);
+  }
+
+  private waitAfter(wait: number): void {
+    this.plannedWait = wait;
+    this.waitFromSettle = true;
+    this.queue.addAfter(this, wait);
+  }
+
+  /** nextWait(); `undefined` once it threw, which ends the loop with what it threw. */
+  private waitOrEnd(): number | undefined {
+    try {
+      return this.strategy.nextWait();
+    } catch (error) {
+      this.end(rejectWith(error));
+      return undefined;
+    }
+  }
+
+  private end(end: LoopEnd): void {
+    if (this.state === DONE) return;
+    this.state = DONE;
+    this.queue.remove(this);
+    this.strategy.ended(end);
+  }
+}
