@@ -11,7 +11,7 @@ import { epochOf } from '../wait/clock.js';
 import type { CheckedOptions } from '../wait/duration.js';
 import type { LoopFn } from '../wait/loop.js';
 import { ManagedLoop } from './loop/managed-loop.js';
-import type { ManagedLoopObserver } from './loop/loop-settings.js';
+import type { LoopHost, ManagedLoopObserver } from './loop/loop-settings.js';
 import { settleWithin } from '../wait/settle-within.js';
 import { checkFunction } from '../wait/validate.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
@@ -79,6 +79,7 @@ export class PollingRegistry
   private closing: Promise<void> | undefined = undefined;
   private claimed = false;
   private telemetry: LoopTelemetry | undefined = undefined;
+  private host: LoopHost | undefined = undefined;
 
   /** @param options - the module's options (see `WaitModuleOptions` for defaults). */
   constructor(options?: WaitModuleOptions) {
@@ -236,7 +237,8 @@ export class PollingRegistry
     const { clock } = this.options;
     const gate = leaderOnly ? this.elector : undefined;
     const run = this.telemetry?.wrap(name, fn) ?? fn;
-    const loop = new ManagedLoop(name, run, plan, clock, Math.random, this.observer, gate);
+    this.host ??= { clock, random: Math.random, observer: this.observer };
+    const loop = new ManagedLoop(name, run, plan, this.host, gate);
     gate?.attach(loop);
     this.loops.set(name, loop);
     if (plan.autoStart && !this.bootstrapped) this.startWithApp.add(loop);

@@ -42,9 +42,18 @@ export interface LoopStrategy {
   ended(end: LoopEnd): void;
 }
 
+// The core's state and flags share one small integer (`bits`): a field less per flag, on every
+// loop (the registry keeps 100,000 of them).
 const WAITING = 0;
 const RUNNING = 1;
 const DONE = 2;
+const STATE = 3;
+/** The wait starts when a run settles (else it starts before the run, against a target). */
+const SLIDING = 4;
+/** The planned wait starts when the run settled (else it has an absolute target). */
+const FROM_SETTLE = 8;
+/** A run was asked for while one was in flight: it follows at once. */
+const RERUN = 16;
 
 /**
  * The one loop core behind every loop of the package: `until` and its siblings, `poll`,
@@ -60,25 +69,50 @@ export class LoopCore implements TimerEntry {
   heapIndex = -1;
   /** Runs started by this core. */
   iteration = 0;
-  private state = WAITING;
+  private bits = WAITING;
   /** How the loop ends once stopped; `undefined` until {@link LoopCore.stop}. */
   private stopEnd: LoopEnd | undefined = undefined;
   /** The wait last planned, so that a re-plan can find where it started. */
   private plannedWait = 0;
   /** Non-sliding: the absolute target of the wait planned (the queue may move `due` up to now). */
   private target = 0;
-  /** Whether the planned wait starts when the run settles (else it has an absolute target). */
-  private waitFromSettle = false;
-  /** A run was asked for while one was in flight: it follows at once. */
-  private rerun = false;
   readonly queue: TimerQueue;
 
   constructor(
     private readonly strategy: LoopStrategy,
-    private sliding: boolean,
+    sliding: boolean,
     clock: Clock,
   ) {
     this.queue = queueFor(clock);
+    if (sliding) this.bits |= SLIDING;
+  }
+
+  private get state(): number {
+    return this.bits & STATE;
+  }
+
+  private set state(state: number) {
+    this.bits = (this.bits & ~STATE) | state;
+  }
+
+  private get sliding(): boolean {
+    return (this.bits & SLIDING) !== 0;
+  }
+
+  private get waitFromSettle(): boolean {
+    return (this.bits & FROM_SETTLE) !== 0;
+  }
+
+  private set waitFromSettle(on: boolean) {
+    this.bits = on ? this.bits | FROM_SETTLE : this.bits & ~FROM_SETTLE;
+  }
+
+  private get rerun(): boolean {
+    return (this.bits & RERUN) !== 0;
+  }
+
+  private set rerun(on: boolean) {
+    this.bits = on ? this.bits | RERUN : this.bits & ~RERUN;
   }
 
   /**
@@ -193,7 +227,7 @@ export class LoopCore implements TimerEntry {
    */
   setSliding(sliding: boolean): void {
     if (sliding === this.sliding) return;
-    this.sliding = sliding;
+    this.bits ^= SLIDING;
     if (this.state === RUNNING && !sliding) {
       const wait = this.waitOrEnd();
       if (wait === undefined) return;

@@ -36,9 +36,25 @@ class UntilLoop implements LoopStrategy, SignalMember {
     sliding: boolean,
     clock: Clock,
     private readonly onError: ((error: unknown) => void) | undefined,
-    readonly nextWait: () => number,
+    /** The waits: the backoff manager's when there is one, else `period` jittered when > 0. */
+    private readonly manager: BackoffManager | undefined,
+    private readonly period: number,
+    private readonly jitterFactor: number,
+    private readonly random: () => number,
   ) {
     this.core = new LoopCore(this, sliding, clock);
+  }
+
+  nextWait(): number {
+    const { manager, period, jitterFactor, random } = this;
+    if (manager === undefined) {
+      return jitterFactor > 0 ? applyJitter(period, jitterFactor, random) : period;
+    }
+    const wait = manager.backoff();
+    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) {
+      throw new RangeError(messages.badWait('backoffUntil()', wait));
+    }
+    return wait;
   }
 
   /** Starts the loop; the promise settles once it has ended and no run is in flight. */
@@ -183,14 +199,8 @@ export function backoffUntil(
   }
   checkSignal(stop, where);
   const o = checkOptions(options, where);
-  const nextWait = (): number => {
-    const wait = backoff.backoff();
-    if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) {
-      throw new RangeError(messages.badWait(where, wait));
-    }
-    return wait;
-  };
-  return new UntilLoop(fn, stop, Boolean(sliding), o.clock, o.onError, nextWait).start();
+  const { clock, onError, random } = o;
+  return new UntilLoop(fn, stop, Boolean(sliding), clock, onError, backoff, 0, 0, random).start();
 }
 
 function startJitterLoop(
@@ -207,8 +217,16 @@ function startJitterLoop(
   checkFinite(jitterFactor, where, 'jitterFactor');
   checkSignal(stop, where);
   const o = checkOptions(options, where);
-  const random = o.random;
-  const nextWait =
-    jitterFactor > 0 ? (): number => applyJitter(ms, jitterFactor, random) : (): number => ms;
-  return new UntilLoop(fn, stop, Boolean(sliding), o.clock, o.onError, nextWait).start();
+  const { clock, onError, random } = o;
+  return new UntilLoop(
+    fn,
+    stop,
+    Boolean(sliding),
+    clock,
+    onError,
+    undefined,
+    ms,
+    jitterFactor,
+    random,
+  ).start();
 }

@@ -70,9 +70,7 @@ function gatedLoop(gate: LeaderElector, holding = false) {
       }
     },
     { period: 100, jitter: 0, sliding: true, initialDelay: 0, backoff: undefined },
-    clock,
-    () => 0,
-    QUIET,
+    { clock, random: () => 0, observer: QUIET },
     gate,
   );
   gate.attach(loop);

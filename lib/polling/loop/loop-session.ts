@@ -16,7 +16,10 @@ import { RunDeadline } from './run-deadline.js';
  * core runs. Stopped through {@link LoopSession.abort}, which aborts the runs' signal. Internal.
  */
 export class LoopSession implements LoopStrategy, SignalSource {
-  /** Runs a one-shot session may make: one, and one more per trigger during the last. */
+  /**
+   * Runs a one-shot session may make: one, and one more per trigger during the last; 0 for a
+   * start, which has no limit.
+   */
   runsAllowed: number;
   readonly core: LoopCore;
   /** The timeout of the run in flight, if the loop has one. */
@@ -32,10 +35,15 @@ export class LoopSession implements LoopStrategy, SignalSource {
 
   constructor(
     readonly loop: ManagedLoop,
-    readonly oneShot: boolean,
+    oneShot: boolean,
   ) {
     this.core = new LoopCore(this, loop.settings.sliding, loop.clock);
-    this.runsAllowed = oneShot ? 1 : Infinity;
+    this.runsAllowed = oneShot ? 1 : 0;
+  }
+
+  /** A triggered run of a stopped loop (and the runs triggered during it), not a start. */
+  get oneShot(): boolean {
+    return this.runsAllowed > 0;
   }
 
   /** Set by abort(), before the runs' signal aborts (its listeners see the session stopping). */
@@ -73,7 +81,7 @@ export class LoopSession implements LoopStrategy, SignalSource {
   }
 
   admit(): LoopEnd | undefined {
-    if (this.core.iteration >= this.runsAllowed) return RESOLVED;
+    if (this.oneShot && this.core.iteration >= this.runsAllowed) return RESOLVED;
     const gate = this.loop.gate;
     if (gate === undefined) return undefined;
     // Fail closed: checked before every run, not only when the gate reports a change, so that a

@@ -1,3 +1,4 @@
+import type { Clock } from '../../wait/internal.js';
 import type { ManagedLoop } from './managed-loop.js';
 
 /** How a managed loop runs, checked and in milliseconds. Internal. */
@@ -21,6 +22,14 @@ export interface ManagedBackoff {
   readonly factor: number;
   readonly jitter: number;
   readonly resetAfter: number;
+}
+
+/** What the managed loops of one registry share: a field each instead of three. Internal. */
+export interface LoopHost {
+  readonly clock: Clock;
+  /** Numbers in [0, 1) for jitter. */
+  readonly random: () => number;
+  readonly observer: ManagedLoopObserver;
 }
 
 /** Told of each run and stop of a managed loop. Must not throw. Internal. */

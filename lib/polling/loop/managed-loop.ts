@@ -1,7 +1,10 @@
 import { exponentialBackoffManager, type BackoffManager, type Clock } from '../../wait/internal.js';
 import type { PollingFn } from '../polling.interfaces.js';
-import type { LoopGate, LoopSettings, ManagedLoopObserver } from './loop-settings.js';
+import type { LoopGate, LoopHost, LoopSettings, ManagedLoopObserver } from './loop-settings.js';
 import { LoopSession } from './loop-session.js';
+import { LoopWaiters } from './loop-waiters.js';
+
+const NO_WAITERS = { done: [], pending: false } as const;
 
 /**
  * A named loop that can be started, stopped, triggered and re-timed while it lives, with the
@@ -15,34 +18,45 @@ export class ManagedLoop {
   iterations = 0;
   failures = 0;
   consecutiveFailures = 0;
-  /** Clock times; `undefined` until it happened. */
+  /** Clock time; `undefined` until it happened. Exact: the telemetry times runs from it. */
   lastStartedAt: number | undefined = undefined;
-  /** Clock time the loop last began running (a start, or its gate reopening); `undefined` while stopped. */
+  /**
+   * Clock times in whole milliseconds (what a status shows), `undefined` until it happened: V8
+   * keeps a small integer in the object itself, and a fraction in a box of its own per field.
+   * The time the loop last began running (a start, or its gate reopening); `undefined` while
+   * stopped.
+   */
   runningSince: number | undefined = undefined;
+  /** As {@link ManagedLoop.runningSince}: the last success, in whole milliseconds. */
   lastSucceededAt: number | undefined = undefined;
   lastError: unknown = undefined;
   /** Whether the loop should be running: set by start(), cleared by stop(). */
   private shouldRun = false;
   private session: LoopSession | undefined = undefined;
   private backoff: BackoffManager | undefined = undefined;
-  /** trigger() calls waiting for the next run to start, then for it to settle. */
-  private nextWaiters: (() => void)[] | undefined = undefined;
-  private currentWaiters: (() => void)[] | undefined = undefined;
-  /** stop() calls waiting for the session to end. */
-  private endWaiters: (() => void)[] | undefined = undefined;
-  /** trigger() calls made while a stop settles: served by the next session's first run. */
-  private triggersAfterStop: (() => void)[] | undefined = undefined;
+  private waiters: LoopWaiters | undefined = undefined;
 
   constructor(
     readonly name: string,
     readonly fn: PollingFn,
     public settings: LoopSettings,
-    readonly clock: Clock,
-    readonly random: () => number,
-    private readonly observer: ManagedLoopObserver,
+    /** What the loops of one registry share. */
+    readonly host: LoopHost,
     /** Leader election: the loop runs only while the gate admits it. Default none. */
     readonly gate?: LoopGate,
   ) {}
+
+  get clock(): Clock {
+    return this.host.clock;
+  }
+
+  get random(): () => number {
+    return this.host.random;
+  }
+
+  private get observer(): ManagedLoopObserver {
+    return this.host.observer;
+  }
 
   /**
    * 'running' once started and until stopped (a run may still be settling after stop());
@@ -100,15 +114,13 @@ export class ManagedLoop {
     this.runningSince = undefined;
     if (this.session === undefined) return Promise.resolve();
     // Triggers made during an earlier stop resolve without a run.
-    if (this.triggersAfterStop !== undefined)
-      (this.endWaiters ??= []).push(...this.triggersAfterStop);
-    this.triggersAfterStop = undefined;
+    this.waiters?.stopAgain();
     const session = this.session;
     session.abort(reason); // a session waiting for its next run ends here
     // Ended already (an idle loop): no promise to settle later, the shutdown of many loops is
     // mostly these.
     if (this.session !== session) return Promise.resolve();
-    return new Promise<void>((resolve) => (this.endWaiters ??= []).push(resolve));
+    return (this.waiters ??= new LoopWaiters()).forTheEnd();
   }
 
   /**
@@ -125,14 +137,14 @@ export class ManagedLoop {
     } else if (session.stopping) {
       // Stopping: served by the first run after the stop settled (a one-shot, or the restarted
       // loop's first run), unless stop() is called again meanwhile.
-      return new Promise<void>((resolve) => (this.triggersAfterStop ??= []).push(resolve));
+      return (this.waiters ??= new LoopWaiters()).afterTheStop();
     } else {
       // A one-shot session whose run is in flight may make one more.
       const { iteration } = session.core;
-      if (iteration >= session.runsAllowed) session.runsAllowed = iteration + 1;
+      if (session.oneShot && iteration >= session.runsAllowed) session.runsAllowed = iteration + 1;
       session.core.runNow();
     }
-    return new Promise((resolve) => (this.nextWaiters ??= []).push(resolve));
+    return (this.waiters ??= new LoopWaiters()).forNextRun();
   }
 
   /** Applies new settings: a switch of sliding from the next wait, a new period to the wait in progress. */
@@ -152,10 +164,7 @@ export class ManagedLoop {
   runStarting(now: number): number {
     const iteration = ++this.iterations;
     this.lastStartedAt = now;
-    if (this.nextWaiters !== undefined) {
-      this.currentWaiters = this.nextWaiters;
-      this.nextWaiters = undefined;
-    }
+    this.waiters?.runStarted();
     this.observer.runStarted(this);
     return iteration;
   }
@@ -165,7 +174,7 @@ export class ManagedLoop {
     const failuresBefore = this.consecutiveFailures;
     this.consecutiveFailures = 0;
     this.backoff = undefined;
-    this.lastSucceededAt = this.clock.now();
+    this.lastSucceededAt = Math.floor(this.clock.now());
     this.observer.runSucceeded(this, failuresBefore);
     this.release();
   }
@@ -201,7 +210,7 @@ export class ManagedLoop {
   }
 
   private open(oneShot: boolean): void {
-    if (!oneShot) this.runningSince = this.clock.now();
+    if (!oneShot) this.runningSince = Math.floor(this.clock.now());
     const session = new LoopSession(this, oneShot);
     this.session = session;
     // The session reports its end through sessionEnded(), synchronously: no promise needed.
@@ -219,19 +228,13 @@ export class ManagedLoop {
     }
     this.session = undefined;
     // Triggers that were not served before the stop resolve without a run.
-    const waiters = [...(this.endWaiters ?? []), ...(this.nextWaiters ?? [])];
-    this.endWaiters = this.nextWaiters = undefined;
-    const triggersAfterStop = this.triggersAfterStop;
-    this.triggersAfterStop = undefined;
+    const { done, pending } = this.waiters?.sessionEnded() ?? NO_WAITERS;
     if (!session.oneShot) this.observer.stopped(this);
     // A loop its gate closed stands by: gateChanged() restarts it.
     if (this.shouldRun && this.admitted()) this.open(false);
-    else if (triggersAfterStop !== undefined) this.open(true);
-    if (triggersAfterStop !== undefined) {
-      this.session!.core.runNow();
-      (this.nextWaiters ??= []).push(...triggersAfterStop);
-    }
-    for (const resolve of waiters) resolve();
+    else if (pending) this.open(true);
+    if (pending) this.session!.core.runNow();
+    for (const resolve of done) resolve();
   }
 
   private admitted(): boolean {
@@ -239,9 +242,6 @@ export class ManagedLoop {
   }
 
   private release(): void {
-    const waiters = this.currentWaiters;
-    if (waiters === undefined) return;
-    this.currentWaiters = undefined;
-    for (const resolve of waiters) resolve();
+    this.waiters?.runSettled();
   }
 }

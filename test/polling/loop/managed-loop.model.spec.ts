@@ -166,7 +166,7 @@ async function checkOperations(
     runFailed: () => void observed.failed++,
     stopped: () => undefined,
   };
-  const loop = new ManagedLoop('prop', fn, initial, clock, seeded(seed), observer);
+  const loop = new ManagedLoop('prop', fn, initial, { clock, random: seeded(seed), observer });
 
   const trigger = (again: boolean): void => {
     stopGate = false;
@@ -330,9 +330,7 @@ describe('ManagedLoop properties', () => {
               return sleep(clock, plan.ms).then(settle);
             },
             s,
-            clock,
-            random,
-            QUIET,
+            { clock, random: random, observer: QUIET },
           );
           loop.start();
           await clock.flush();

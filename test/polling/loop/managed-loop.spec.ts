@@ -97,14 +97,11 @@ function setup(options: SetupOptions = {}) {
       options.observer?.stopped?.(loop);
     },
   };
-  const loop = new ManagedLoop(
-    'job',
-    fn,
-    settings(options.settings),
+  const loop = new ManagedLoop('job', fn, settings(options.settings), {
     clock,
-    options.random ?? (() => 0),
+    random: options.random ?? (() => 0),
     observer,
-  );
+  });
   return {
     clock,
     loop,
@@ -239,9 +236,7 @@ describe('ManagedLoop', () => {
         'job',
         (ctx) => outcomes[ctx.iteration - 1](),
         settings({ period: 10 }),
-        clock,
-        () => 0,
-        QUIET,
+        { clock, random: () => 0, observer: QUIET },
       );
       const snapshot = (): void =>
         void seen.push([
@@ -293,19 +288,16 @@ describe('ManagedLoop', () => {
     function cutSetup(reject: (signal: AbortSignal) => unknown) {
       const clock = new FakeClock();
       const log: string[] = [];
-      const loop = new ManagedLoop(
-        'job',
-        abortable(clock, 50, reject),
-        settings(),
+      const loop = new ManagedLoop('job', abortable(clock, 50, reject), settings(), {
         clock,
-        () => 0,
-        {
+        random: () => 0,
+        observer: {
           runStarted: () => void log.push(`started @${clock.now()}`),
           runSucceeded: () => void log.push(`succeeded @${clock.now()}`),
           runFailed: () => void log.push(`failed @${clock.now()}`),
           stopped: () => void log.push(`stopped @${clock.now()}`),
         },
-      );
+      });
       return { clock, log, loop };
     }
 
@@ -353,9 +345,7 @@ describe('ManagedLoop', () => {
           throw new DOMException('elsewhere', 'AbortError');
         },
         settings(),
-        clock,
-        () => 0,
-        QUIET,
+        { clock, random: () => 0, observer: QUIET },
       );
       loop.start();
       await clock.advance(150);
@@ -902,9 +892,7 @@ describe('ManagedLoop', () => {
           if (starts.length === 1) return new Promise<void>((resolve) => (release = resolve));
         },
         settings({ sliding: false }),
-        clock,
-        () => 0,
-        QUIET,
+        { clock, random: () => 0, observer: QUIET },
       );
       loop.start();
       await clock.advance(150);
@@ -1117,14 +1105,11 @@ describe('ManagedLoop', () => {
       const aStarts: number[] = [];
       const seen: (number | undefined)[] = [];
       const quiet: ManagedLoopObserver = QUIET;
-      const a = new ManagedLoop(
-        'a',
-        () => void aStarts.push(clock.now()),
-        settings({ sliding }),
+      const a = new ManagedLoop('a', () => void aStarts.push(clock.now()), settings({ sliding }), {
         clock,
-        () => 0,
-        quiet,
-      );
+        random: () => 0,
+        observer: quiet,
+      });
       const b = new ManagedLoop(
         'b',
         (ctx) => {
@@ -1133,9 +1118,7 @@ describe('ManagedLoop', () => {
           act(a);
         },
         settings({ period: 1000 }),
-        clock,
-        () => 0,
-        quiet,
+        { clock, random: () => 0, observer: quiet },
       );
       a.start();
       b.start();
@@ -1303,9 +1286,7 @@ describe('ManagedLoop with a gate (leader election)', () => {
       'gated',
       (ctx) => void seen.push([clock.now(), ctx.fencingToken]),
       defaults,
-      clock,
-      () => 0,
-      QUIET,
+      { clock, random: () => 0, observer: QUIET },
       gate,
     );
     loop.start();
@@ -1333,7 +1314,7 @@ describe('ManagedLoop with a gate (leader election)', () => {
 
 /** A managed loop with the default settings, no jitter and an observer that ignores everything. */
 const quietLoop = (name: string, fn: (ctx: PollingContext) => unknown, clock: FakeClock) =>
-  new ManagedLoop(name, fn, defaults, clock, () => 0, QUIET);
+  new ManagedLoop(name, fn, defaults, { clock, random: () => 0, observer: QUIET });
 
 describe('ManagedLoop ctx.signal, made on first read', () => {
   it('is aborted when first read after the stop, and is one signal for the runs of a start', async () => {
