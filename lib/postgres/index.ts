@@ -1,2 +1,3 @@
 /** `nestjs-wait/postgres`: leases in PostgreSQL for leader election (needs the `pg` package). */
-export { PostgresLeaseStore, type PostgresLeaseStoreOptions } from './postgres-lease-store.js';
+export { PostgresLeaseStore } from './postgres-lease-store.js';
+export type { PostgresLeaseStoreOptions } from './postgres-options.js';

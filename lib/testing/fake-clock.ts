@@ -1,6 +1,7 @@
 import type { Clock } from '../wait/clock.js';
 import { toMillis, type Duration } from '../wait/duration.js';
 import { checkFunction, checkNonNegative } from '../wait/validate.js';
+import { testingMessages } from './testing.messages.js';
 
 interface FakeTimer {
   readonly id: number;
@@ -108,8 +109,8 @@ export class FakeClock implements Clock {
         if (settled) break;
         throw new Error(
           fired >= maxTimers
-            ? `FakeClock.runUntil(): the promise is still pending after ${maxTimers} timers`
-            : 'FakeClock.runUntil(): no timer is left and the promise is still pending',
+            ? testingMessages.runUntilTimers(maxTimers)
+            : testingMessages.runUntilNoTimer,
         );
       }
     }

@@ -2,9 +2,9 @@
  * One `abort` listener per stop signal, shared by every loop that watches it.
  *
  * Why: Node's EventTarget scans its listener list on every `addEventListener`, so a listener per
- * loop is quadratic (100,000 loops on one signal took minutes just to start) and trips
- * `MaxListenersExceededWarning`. Members form an intrusive doubly linked list instead: joining and
- * leaving are O(1) and cost two fields on the member, no allocation. Internal.
+ * loop makes starting n loops on one signal O(n²), and trips `MaxListenersExceededWarning`.
+ * Members form an intrusive doubly linked list instead: joining and leaving are O(1) and cost two
+ * fields on the member, no allocation. Internal.
  */
 
 /** A loop (or other waiter) that wants to hear when its signal aborts. */

@@ -1,51 +1,33 @@
 import { realClock, type Clock } from './clock.js';
+import { ArmedTimer } from './armed-timer.js';
+import { HELD_BACK, STARTING, type TimerEntry } from './timer-entry.js';
+import { heapPop, heapPush, heapRemove } from './timer-heap.js';
+
+export { STARTING, type TimerEntry } from './timer-entry.js';
+
+/** Resolved once; held-back entries are flushed in its callbacks (fake timers cannot stall it). */
+const settled = Promise.resolve();
 
 /**
- * One armed timer per clock, shared by every loop on that clock.
+ * One armed timer per clock, shared by every loop on that clock. Internal.
  *
- * Why: a Node `Timeout` per loop, plus the loop's promise, already costs about 1.7x the memory of
- * a bare `setTimeout` chain. Entries sit in a binary min-heap ordered by due time, and only the
- * earliest is armed on the clock, the way Node itself shares one native timer among its timer
- * lists. Internal.
+ * Why: a Node `Timeout` per loop would add a timer object to every idle loop. Entries sit in a
+ * min-heap by due time (timer-heap.ts), and only the earliest is armed on the clock
+ * (armed-timer.ts), the way Node itself shares one native timer among its timer lists.
  *
  * Rules that keep time honest and cheap:
  * - a timer that fired means its target time has come: entries due up to that target run even if
  *   `clock.now()` reads a hair earlier (Node's timers are whole milliseconds), so cadence does
  *   not slip; nothing runs before its due time by the clock that armed it;
- * - on `realClock` time has Node's resolution: waits start at the current whole millisecond and
- *   delays are armed in whole milliseconds, so loops falling due together share a batch;
+ * - on `realClock` time has Node's resolution: waits start at the current whole millisecond (as
+ *   Node's own setTimeout counts: libuv keeps whole milliseconds) and delays are armed in whole
+ *   milliseconds, so loops falling due together share a batch and end on one timer turn;
  * - a wait that starts "now" (a sliding loop's run just settled, a first run) is held back until
  *   the batch under way ends, or until the microtask after the current burst of promise
  *   callbacks; one clock read then serves them all, instead of one per run;
  * - entries queued while a batch runs wait for the next timer turn, so a zero period yields to
  *   the event loop instead of spinning.
  */
-
-/** Something the queue can hold: a loop waiting for its next run, or a deadline. */
-export interface TimerEntry {
-  /** When the entry is due, in the clock's milliseconds. Set by the queue. */
-  due: number;
-  /** Position in the heap, negative when not in it. Owned by the queue. */
-  heapIndex: number;
-  /** Called once when `due` has come; `now` is the batch's time. Must not throw. */
-  fire(now: number): void;
-}
-
-/**
- * heapIndex of an entry held back (see TimerQueue.holdBack): to start in the next microtask, or
- * with a wait that starts at the next clock read. Two markers, so that an entry started again
- * while held back (a trigger) cannot fire twice from two lists.
- */
-export const STARTING = -2;
-const HELD_BACK = -3;
-
-/** Resolved once; held-back entries are flushed in its callbacks (fake timers cannot stall it). */
-const settled = Promise.resolve();
-
-/** Node clamps longer delays to 1 ms; longer waits are armed in chunks of this size. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
-
-/** The shared timer of one clock; see the file comment. */
 export class TimerQueue {
   private readonly heap: TimerEntry[] = [];
   /** Entries popped for the running batch; reused so a batch allocates nothing. */
@@ -56,20 +38,14 @@ export class TimerQueue {
   private readonly afterNow: TimerEntry[] = [];
   /** Held back; `due` holds a target, moved up to the next clock read if it has passed. */
   private readonly atLeastNow: TimerEntry[] = [];
-  private handle: unknown = undefined;
-  /** The time the armed timer stands for; Infinity when none is armed. */
-  private armedTarget = Infinity;
-  /** The due time of the entry the timer was armed for: an earlier one needs a new timer. */
-  private armedDue = Infinity;
-  /** realClock only: the global `setTimeout`/`clearTimeout` the armed timer came from. */
-  private armedSetter: unknown = undefined;
-  private armedClearer: ((handle: unknown) => void) | undefined = undefined;
+  private readonly timer: ArmedTimer;
   private firing = false;
   private flushScheduled = false;
-  private readonly onTimer = (): void => this.runDue();
   private readonly onFlush = (): void => this.flush();
 
-  constructor(readonly clock: Clock) {}
+  constructor(readonly clock: Clock) {
+    this.timer = new ArmedTimer(clock, () => this.runDue());
+  }
 
   /** Number of queued entries. */
   get size(): number {
@@ -79,9 +55,7 @@ export class TimerQueue {
   /** Queues `entry` (not already queued) to fire at `due`. */
   add(entry: TimerEntry, due: number): void {
     entry.due = due;
-    entry.heapIndex = this.heap.length;
-    this.heap.push(entry);
-    this.siftUp(entry.heapIndex);
+    heapPush(this.heap, entry);
     this.armIfEarlier();
   }
 
@@ -120,14 +94,8 @@ export class TimerQueue {
     const index = entry.heapIndex;
     entry.heapIndex = -1; // an entry held back is then skipped
     if (index < 0) return;
-    const last = this.heap.pop()!;
-    if (last !== entry) {
-      this.heap[index] = last;
-      last.heapIndex = index;
-      this.siftDown(index);
-      this.siftUp(last.heapIndex);
-    }
-    if (this.heap.length === 0) this.disarm();
+    heapRemove(this.heap, entry, index);
+    if (this.heap.length === 0) this.timer.disarm();
   }
 
   /**
@@ -163,15 +131,13 @@ export class TimerQueue {
    */
   private armIfEarlier(): void {
     if (this.firing || this.heap.length === 0) return;
-    if (this.heap[0].due < this.armedDue || this.isStale()) this.arm();
+    if (this.heap[0].due < this.timer.due || this.timer.stale) this.timer.rearm(this.heap[0].due);
   }
 
   private runDue(): void {
-    this.handle = undefined;
-    const target = Math.max(this.clock.now(), this.armedTarget);
-    this.armedTarget = this.armedDue = Infinity;
+    const target = Math.max(this.clock.now(), this.timer.fired());
     const { heap, batch } = this;
-    while (heap.length > 0 && heap[0].due <= target) batch.push(this.popMin());
+    while (heap.length > 0 && heap[0].due <= target) batch.push(heapPop(heap));
     this.runBatch(target, batch);
   }
 
@@ -192,7 +158,7 @@ export class TimerQueue {
       list.length = 0;
       this.firing = false;
       this.addHeldBack();
-      this.arm();
+      this.timer.rearm(this.heap.length > 0 ? this.heap[0].due : undefined);
     }
   }
 
@@ -200,8 +166,6 @@ export class TimerQueue {
     const { afterNow, atLeastNow } = this;
     if (afterNow.length + atLeastNow.length === 0) return;
     const now = this.clock.now();
-    // On realClock a wait starts at the current whole millisecond, as Node's own setTimeout
-    // counts (libuv keeps whole milliseconds), so waits of many loops end on one timer turn.
     const base = this.clock === realClock ? Math.floor(now) : now;
     for (let i = 0; i < afterNow.length; i++)
       this.pushHeldBack(afterNow[i], base + afterNow[i].due);
@@ -214,98 +178,7 @@ export class TimerQueue {
   private pushHeldBack(entry: TimerEntry, due: number): void {
     if (entry.heapIndex !== HELD_BACK) return; // removed, or queued again, meanwhile
     entry.due = due;
-    entry.heapIndex = this.heap.length;
-    this.heap.push(entry);
-    this.siftUp(entry.heapIndex);
-  }
-
-  private arm(): void {
-    this.disarm();
-    if (this.heap.length === 0) return;
-    const now = this.clock.now();
-    const due = this.heap[0].due;
-    this.armedDue = due;
-    let delay = Math.max(due - now, 0);
-    if (this.clock === realClock) delay = Math.ceil(delay);
-    if (delay > MAX_TIMER_DELAY) {
-      delay = MAX_TIMER_DELAY;
-      this.armedTarget = now + delay;
-    } else {
-      this.armedTarget = Math.max(due, now + delay); // never below due, whatever the rounding
-    }
-    if (this.clock === realClock) {
-      // Follow the globals of the moment (fake timers come and go in tests) and remember which
-      // pair armed this timer, so it is cleared by the same implementation.
-      const set = globalThis.setTimeout;
-      this.armedSetter = set;
-      this.armedClearer = globalThis.clearTimeout as (handle: unknown) => void;
-      this.handle = set(this.onTimer, delay);
-    } else {
-      this.handle = this.clock.setTimeout(this.onTimer, delay);
-    }
-  }
-
-  private disarm(): void {
-    if (this.handle === undefined) return;
-    if (this.armedClearer !== undefined) this.armedClearer(this.handle);
-    else this.clock.clearTimeout(this.handle);
-    this.handle = undefined;
-    this.armedClearer = undefined;
-    this.armedTarget = this.armedDue = Infinity;
-  }
-
-  /** True when the global timers changed since the timer was armed (fake timers installed). */
-  private isStale(): boolean {
-    return (
-      this.handle !== undefined &&
-      this.clock === realClock &&
-      this.armedSetter !== globalThis.setTimeout
-    );
-  }
-
-  private popMin(): TimerEntry {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (last !== top) {
-      heap[0] = last;
-      last.heapIndex = 0;
-      this.siftDown(0);
-    }
-    top.heapIndex = -1;
-    return top;
-  }
-
-  private siftUp(index: number): void {
-    const heap = this.heap;
-    const entry = heap[index];
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex];
-      if (parent.due <= entry.due) break;
-      heap[index] = parent;
-      parent.heapIndex = index;
-      index = parentIndex;
-    }
-    heap[index] = entry;
-    entry.heapIndex = index;
-  }
-
-  private siftDown(index: number): void {
-    const heap = this.heap;
-    const length = heap.length;
-    const entry = heap[index];
-    for (;;) {
-      let child = 2 * index + 1;
-      if (child >= length) break;
-      if (child + 1 < length && heap[child + 1].due < heap[child].due) child++;
-      if (heap[child].due >= entry.due) break;
-      heap[index] = heap[child];
-      heap[index].heapIndex = index;
-      index = child;
-    }
-    heap[index] = entry;
-    entry.heapIndex = index;
+    heapPush(this.heap, entry);
   }
 }
 

@@ -46,7 +46,7 @@ class HandClock implements Clock {
   }
 }
 describe('the shared timer queue', () => {
-  // timer-queue.ts remove(): without siftUp / siftDown, or siftUp with a wrong parent index, the
+  // timer-heap.ts heapRemove(): without siftUp / siftDown, or siftUp with a wrong parent index, the
   // heap loses its order and some loop runs late.
   it('keeps 24 loops with distinct periods on time while half of them are removed', async () => {
     const clock = new FakeClock();
@@ -103,7 +103,7 @@ describe('the shared timer queue', () => {
     expect(runs).toEqual(expected);
   });
 
-  // runDue(): target = max(now, armedTarget). With `now` alone, a timer whose clock reads a hair
+  // runDue(): target = max(now, the armed timer's target). With `now` alone, a timer whose clock reads a hair
   // early runs nothing and is armed again.
   it('a timer that fires while now() reads a hair early still runs what it was armed for', async () => {
     const clock = new HandClock();
@@ -120,7 +120,7 @@ describe('the shared timer queue', () => {
     await done;
   });
 
-  // arm(): Math.max(due - now, 0). An entry overdue when the queue arms gets 0, never a negative
+  // armed-timer.ts rearm(): Math.max(due - now, 0). An entry overdue when the queue arms gets 0, never a negative
   // delay, whatever the Clock makes of it.
   it('never hands the clock a negative delay when an entry is overdue at arming', async () => {
     const clock = new HandClock();
@@ -181,7 +181,7 @@ describe('the shared timer queue', () => {
 
 describe('non-sliding targets when a timer fires late', () => {
   // loop.ts fire(): a target already passed re-anchors at this run's start. Mutants: no
-  // re-anchor (`this.due = next`), or runDue passing armedTarget instead of the batch's time.
+  // re-anchor (`this.due = next`), or runDue passing the armed target instead of the batch's time.
   it('a timer 2.5 periods late runs once, then waits a full period (no catch-up burst)', async () => {
     const clock = new HandClock();
     const ac = new AbortController();
@@ -216,7 +216,7 @@ describe('non-sliding targets when a timer fires late', () => {
 });
 
 describe('realClock under @sinonjs/fake-timers', () => {
-  // arm(): Math.ceil on realClock. Fake (and Node's) timers truncate a fractional delay, which
+  // armed-timer.ts rearm(): Math.ceil on realClock. Fake (and Node's) timers truncate a fractional delay, which
   // would fire a 2.5 ms wait after 2 ms.
   it('a 2.5 ms period never fires early when timers truncate fractional delays', async () => {
     const clock = FakeTimers.install();
@@ -263,7 +263,7 @@ describe('realClock under @sinonjs/fake-timers', () => {
     }
   });
 
-  // add() and flush(): `|| this.isStale()`. A timer armed on timers since swapped for others
+  // add() and flush(): `|| this.timer.stale`. A timer armed on timers since swapped for others
   // must be moved to the new ones, even when the new entry is due later.
   it('add(): a poll queued after the timers were swapped moves the armed timer over', async () => {
     const first = FakeTimers.install();
