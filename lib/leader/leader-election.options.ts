@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { toMillis, type Duration } from '../wait/duration.js';
-import { checkKeys, checkObject } from '../wait/validate.js';
+import { toMillis, type Duration, checkKeys, checkObject } from '../wait/internal.js';
 import type { LeaseStore } from './lease-store.js';
 import { messages } from './leader.messages.js';
 

@@ -1,4 +1,4 @@
-import { show } from '../wait/wait.messages.js';
+import { show } from '../wait/internal.js';
 
 /**
  * Every message of leader election (errors and logs), in one place. Internal: not exported from

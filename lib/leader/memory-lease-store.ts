@@ -1,4 +1,4 @@
-import { realClock, type Clock } from '../wait/clock.js';
+import { realClock, type Clock } from '../wait/internal.js';
 import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
 
 interface Held {

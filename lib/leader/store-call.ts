@@ -1,5 +1,4 @@
-import type { Clock } from '../wait/clock.js';
-import { Deadline } from '../wait/deadline.js';
+import { type Clock, Deadline } from '../wait/internal.js';
 import { messages } from './leader.messages.js';
 
 /** A lease store call that did not answer in time; the elector treats it as failed. */

@@ -1,6 +1,10 @@
-import type { Clock } from '../wait/clock.js';
-import { toMillis, type Duration } from '../wait/duration.js';
-import { checkFunction, checkNonNegative } from '../wait/validate.js';
+import {
+  type Clock,
+  toMillis,
+  type Duration,
+  checkFunction,
+  checkNonNegative,
+} from '../wait/internal.js';
 import { testingMessages } from './testing.messages.js';
 
 interface FakeTimer {
