@@ -1,7 +1,8 @@
 import type { Backoff } from './backoff.js';
 import type { Clock } from './clock.js';
 import { WaitTimeoutError } from './errors.js';
-import { LoopCore, RESOLVED, rejectWith, type LoopEnd, type LoopStrategy } from './loop-core.js';
+import { LoopCore } from './loop-core.js';
+import { RESOLVED, rejectWith, type LoopEnd, type LoopStrategy } from './loop-strategy.js';
 import { unwatchSignal, watchSignal, type SignalMember } from './signal-group.js';
 
 /** A condition for {@link poll} and {@link exponentialBackoff}: `true` ends the wait. */

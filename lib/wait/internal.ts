@@ -8,7 +8,8 @@ export { epochOf } from './clock.js';
 export { Deadline } from './deadline.js';
 export { toMillis } from './duration.js';
 export { applyJitter } from './jitter.js';
-export { LoopCore, RESOLVED, rejectWith, type LoopEnd, type LoopStrategy } from './loop-core.js';
+export { LoopCore } from './loop-core.js';
+export { RESOLVED, rejectWith, type LoopEnd, type LoopStrategy } from './loop-strategy.js';
 export { settleWithin } from './settle-within.js';
 export { isThenable } from './thenable.js';
 export {

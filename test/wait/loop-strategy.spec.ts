@@ -5,7 +5,8 @@
  * FakeClock, with exact run times.
  */
 import { until, type Clock, type LoopContext, type LoopFn } from '../../lib/index.js';
-import { LoopCore, rejectWith, type LoopEnd, type LoopStrategy } from '../../lib/wait/loop-core.js';
+import { LoopCore } from '../../lib/wait/loop-core.js';
+import { rejectWith, type LoopEnd, type LoopStrategy } from '../../lib/wait/loop-strategy.js';
 import { queueFor, type TimerEntry, type TimerQueue } from '../../lib/wait/timer-queue.js';
 import { FakeClock } from '../../lib/testing/index.js';
 import { observe, sleep } from '../support/helpers.js';
