@@ -130,7 +130,12 @@ export class LoopCore implements TimerEntry {
     } catch (error) {
       return this.settle(true, error);
     }
-    if (!isThenable(result)) return this.settle(false, result);
+    if (isThenable(result)) this.settleLater(result);
+    else this.settle(false, result);
+  }
+
+  /** A method of its own: its closures would make fire() allocate a context on every run. */
+  private settleLater(result: PromiseLike<unknown>): void {
     try {
       result.then(
         (value) => this.settle(false, value),

@@ -93,10 +93,7 @@ export class LoopSession implements LoopStrategy, SignalSource {
   run(_iteration: number, now: number): unknown {
     const { loop } = this;
     const timeout = loop.settings.timeout;
-    const deadline =
-      timeout === undefined
-        ? undefined
-        : new RunDeadline(loop.clock, loop.name, timeout, now, () => loop.runTimedOut(timeout));
+    const deadline = timeout === undefined ? undefined : this.deadlineOf(timeout, now);
     this.deadline = deadline;
     const iteration = loop.runStarting(now);
     const ctx = runContext(
@@ -108,6 +105,12 @@ export class LoopSession implements LoopStrategy, SignalSource {
       deadline,
     );
     return deadline === undefined ? loop.fn(ctx) : deadline.call(loop.fn, ctx);
+  }
+
+  /** A method of its own: its closure would make run() allocate a context on every run. */
+  private deadlineOf(timeout: number, now: number): RunDeadline {
+    const { loop } = this;
+    return new RunDeadline(loop.clock, loop.name, timeout, now, () => loop.runTimedOut(timeout));
   }
 
   settled(failed: boolean, error: unknown): LoopEnd | undefined {
