@@ -15,8 +15,8 @@ import { settleWithin } from '../wait/settle-within.js';
 import { checkFunction } from '../wait/validate.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
 import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
-import { describeThrown, FailureLog, summarize } from './failure-log.js';
-import { LoopEvents } from './loop-events.js';
+import { describeThrown, FailureLog, summarize } from './run-failure.formatter.js';
+import { LoopEvents } from './loop-events.stream.js';
 import type { LoopChanges, LoopEvent, LoopStatus, PollingFn } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 import {

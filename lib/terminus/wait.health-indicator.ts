@@ -3,7 +3,7 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { LeaderElector } from '../leader/leader-elector.js';
 import type { LoopStatus } from '../polling/polling.interfaces.js';
 import { PollingRegistry } from '../polling/polling.registry.js';
-import { summarize } from './error-summary.js';
+import { summarize } from './error-summary.formatter.js';
 import { terminusMessages } from './terminus.messages.js';
 import { checkHealthOptions, type WaitHealthOptions } from './wait-health.options.js';
 
