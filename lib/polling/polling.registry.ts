@@ -17,14 +17,10 @@ import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
 import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
 import { describeThrown, FailureLog, summarize } from './run-failure.formatter.js';
 import { LoopEvents } from './loop-events.stream.js';
-import type { LoopChanges, LoopEvent, LoopStatus, PollingFn } from './polling.interfaces.js';
+import type { LoopEvent, LoopStatus, PollingFn } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
-import {
-  checkChanges,
-  planDefinition,
-  type LoopDefinition,
-  type LoopPlan,
-} from './until.options.js';
+import { planChanges, planDefinition, type LoopPlan } from './until-options.checker.js';
+import type { LoopChanges, LoopDefinition } from './until.options.js';
 import {
   checkModuleOptions,
   type CheckedWaitModuleOptions,
@@ -165,16 +161,7 @@ export class PollingRegistry
   update<const C extends LoopChanges>(name: string, changes: CheckedOptions<C, LoopChanges>): void {
     const where = 'PollingRegistry.update()';
     const loop = this.find(name, where);
-    const checked = checkChanges(changes as LoopChanges, where, name);
-    const current = loop.settings;
-    loop.update({
-      period: checked.period ?? current.period,
-      jitter: checked.jitter ?? current.jitter,
-      sliding: checked.sliding ?? current.sliding,
-      initialDelay: checked.initialDelay ?? current.initialDelay,
-      backoff: checked.backoff === undefined ? current.backoff : (checked.backoff ?? undefined),
-      timeout: checked.timeout === undefined ? current.timeout : (checked.timeout ?? undefined),
-    });
+    loop.update(planChanges(loop.settings, changes as LoopChanges, where, name));
   }
 
   /** The status of one loop. */

@@ -3,7 +3,8 @@ import type { CheckedDuration, CheckedOptions, Duration } from '../wait/duration
 import { UNTIL_METADATA } from './polling.constants.js';
 import { messages } from './polling.messages.js';
 import type { PollingFn } from './polling.interfaces.js';
-import { planFromArguments, type LoopDefinition, type UntilOptions } from './until.options.js';
+import { planFromArguments } from './until-options.checker.js';
+import type { LoopDefinition, UntilOptions } from './until.options.js';
 
 /**
  * What `@Until(...)` returns: a decorator for methods whose parameters a {@link PollingContext}

@@ -5,7 +5,7 @@ import type { LoopContext } from '../wait/loop.js';
 import { UNTIL_METADATA } from './polling.constants.js';
 import { messages } from './polling.messages.js';
 import { PollingRegistry } from './polling.registry.js';
-import { definitionOf, planOverride, type LoopPlan } from './until.options.js';
+import { planOverride, type LoopPlan } from './until-options.checker.js';
 import { WAIT_MODULE_OPTIONS } from './wait.module-definition.js';
 import type { WaitModuleOptions } from './wait-module.options.js';
 
@@ -45,7 +45,7 @@ export class WaitExplorer implements OnApplicationBootstrap {
       if (override !== undefined) {
         try {
           const where = `WaitModule options.loops[${JSON.stringify(loop.name)}]`;
-          const { disabled, ...plan } = planOverride(definitionOf(loop.plan), override, where);
+          const { disabled, ...plan } = planOverride(loop.plan, override, where);
           loop.plan = disabled ? { ...plan, autoStart: false } : plan;
         } catch (error) {
           problems.push((error as Error).message);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Until, type UntilDecorator } from '../../lib/index.js';
 import { UNTIL_METADATA } from '../../lib/polling/polling.constants.js';
-import type { LoopPlan } from '../../lib/polling/until.options.js';
+import type { LoopPlan } from '../../lib/polling/until-options.checker.js';
 import { configured } from '../support/helpers.js';
 
 /* `@Until()` checks its arguments when the class is defined, naming ClassName.methodName. */
