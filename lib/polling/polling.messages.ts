@@ -50,6 +50,7 @@ export const messages = {
   recovered: (name: string, count: number) =>
     `Loop ${name} succeeded after ${count === 1 ? '1 failure' : `${count} failures`}`,
   succeeded: (name: string, iteration: number) => `Loop ${name} succeeded (run ${iteration})`,
+  shuttingDown: () => 'The application is shutting down',
   shutDown: (loops: number, waited: number) =>
     `Shutdown: stopped ${loops === 1 ? '1 loop' : `${loops} loops`}${waited > 0 ? `, after ${waited === 1 ? '1 run' : `${waited} runs`} in flight settled` : ''}`,
   stillRunning: (names: readonly string[], timeout: number) =>
