@@ -1,6 +1,30 @@
 import { show } from '../wait/wait.messages.js';
 
 /**
+ * Where a message of the Nest layer says the problem is, when it is more than an API's name
+ * (`'PollingRegistry.add()'`): a decorated method, a parameter, an override. Internal.
+ */
+export const places = {
+  until: (owner: string) => `@Until() on ${owner}`,
+  untilOnClass: (owner: string) => `@Until() on class ${owner}`,
+  /** `method` undefined: a parameter of the constructor. */
+  untilOnParameter: (index: number, owner: string, method: string | undefined) =>
+    `@Until() on the parameter at index ${index} of ${method === undefined ? `the constructor of ${owner}` : `${owner}.${method}`}`,
+  override: (name: string) => `WaitModule options.loops[${JSON.stringify(name)}]`,
+} as const;
+
+/** What `@Until()` was put on instead of an instance method, as {@link messages.notAMethod} says it. */
+export const misplaced = {
+  class: 'a class',
+  parameter: 'a parameter',
+  staticProperty: 'a static property',
+  field: 'a property (a class field)',
+  staticMethod: 'a static method',
+  accessor: 'an accessor (get/set)',
+  notAFunction: 'not a function',
+} as const;
+
+/**
  * Every message of the Nest layer (errors and logs), in one place so that each names the class,
  * method or loop and the value the same way. Internal: not exported from the package.
  */

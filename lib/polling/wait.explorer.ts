@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { LoopContext } from '../wait/loop.js';
 import { UNTIL_METADATA } from './polling.constants.js';
-import { messages } from './polling.messages.js';
+import { messages, places } from './polling.messages.js';
 import { planOverride, type LoopPlan } from './until-options.checker.js';
 import { WAIT_MODULE_OPTIONS } from './wait.module-definition.js';
 import { WaitOrchestrator } from './wait.orchestrator.js';
@@ -44,7 +44,7 @@ export class WaitExplorer implements OnApplicationBootstrap {
       const override = overrides[loop.name];
       if (override !== undefined) {
         try {
-          const where = `WaitModule options.loops[${JSON.stringify(loop.name)}]`;
+          const where = places.override(loop.name);
           const { disabled, ...plan } = planOverride(loop.plan, override, where);
           loop.plan = disabled ? { ...plan, autoStart: false } : plan;
         } catch (error) {
@@ -52,7 +52,7 @@ export class WaitExplorer implements OnApplicationBootstrap {
         }
       }
       try {
-        this.orchestrator.leaderOnly(loop.plan, `@Until() on ${loop.owner}`);
+        this.orchestrator.leaderOnly(loop.plan, places.until(loop.owner));
       } catch (error) {
         problems.push((error as Error).message);
       }
@@ -68,7 +68,7 @@ export class WaitExplorer implements OnApplicationBootstrap {
       }
     }
     for (const loop of byName.values()) {
-      this.orchestrator.register(loop.name, loop.run, loop.plan, `@Until() on ${loop.owner}`);
+      this.orchestrator.register(loop.name, loop.run, loop.plan, places.until(loop.owner));
     }
     this.orchestrator.startAll();
   }

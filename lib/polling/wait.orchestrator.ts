@@ -150,9 +150,9 @@ export class WaitOrchestrator
     return loop.stop();
   }
 
-  /** The health indicator's: a loop's initial delay, in milliseconds. */
-  initialDelayOf(name: string): number {
-    return this.find(name, 'WaitHealthIndicator').settings.initialDelay;
+  /** The health indicator's: a loop's initial delay, in milliseconds; throws as {@link find}. */
+  initialDelayOf(name: string, where: string): number {
+    return this.find(name, where).settings.initialDelay;
   }
 
   /** Stops every loop and the elector (see `PollingRegistry.shutdown`). Idempotent. */

@@ -4,7 +4,7 @@ import { LeaderElector } from '../leader/leader-elector.js';
 import type { LoopStatus } from '../polling/polling.interfaces.js';
 import { orchestratorOf, PollingRegistry } from '../polling/polling.registry.js';
 import { summarize } from './error-summary.formatter.js';
-import { terminusMessages } from './terminus.messages.js';
+import { terminusMessages, where } from './terminus.messages.js';
 import { checkHealthOptions, type WaitHealthOptions } from './wait-health.options.js';
 
 export type { WaitHealthOptions } from './wait-health.options.js';
@@ -87,7 +87,7 @@ export class WaitHealthIndicator {
     for (const status of this.registry.list()) {
       seen.add(status.name);
       if (mode !== 'all' && chosen.has(status.name) !== (mode === 'only')) continue;
-      const health = judge(status, now, periods, orchestrator.initialDelayOf(status.name));
+      const health = judge(status, now, periods, orchestrator.initialDelayOf(status.name, where));
       loops[status.name] = health;
       if (!health.healthy) down.push(status.name);
     }
