@@ -30,6 +30,7 @@ import {
 export class WaitOrchestrator
   implements OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
 {
+  /** The module's options, checked, with their defaults. */
   readonly options: CheckedWaitModuleOptions;
   /** The replica's leader elector when `leaderElection` is set; leader-only loops follow it. */
   readonly elector: LeaderElector | undefined;
