@@ -1,13 +1,13 @@
 export { Until } from './until.decorator.js';
-export type { UntilOptions, UntilBackoff, LoopDefinition, LoopOverride } from './until.options.js';
+export type {
+  UntilOptions,
+  UntilBackoff,
+  LoopDefinition,
+  LoopOverride,
+  LoopChanges,
+} from './until.options.js';
 export { WaitModule } from './wait.module.js';
 export type { WaitModuleOptions, ShutdownHook } from './wait-module.options.js';
 export { PollingRegistry } from './polling.registry.js';
-export type {
-  LoopStatus,
-  LoopEvent,
-  LoopChanges,
-  PollingContext,
-  PollingFn,
-} from './polling.interfaces.js';
+export type { LoopStatus, LoopEvent, PollingContext, PollingFn } from './polling.interfaces.js';
 export type { UntilDecorator } from './until.decorator.js';

@@ -1,6 +1,4 @@
-import type { Duration } from '../wait/duration.js';
-import type { LoopContext } from '../wait/loop.js';
-import type { UntilBackoff } from './until.options.js';
+import type { LoopContext } from '../wait/internal.js';
 
 /** A snapshot of one loop, from {@link PollingRegistry.get} and {@link PollingRegistry.list}. */
 export interface LoopStatus {
@@ -37,22 +35,6 @@ export interface LoopEvent {
   at: Date;
   /** For `'failed'`: what the run threw. */
   error?: unknown;
-}
-
-/**
- * The changes {@link PollingRegistry.update} accepts; a field left out stays as it is. A new
- * `period`, `jitter` or `sliding` re-plans the wait in progress; `initialDelay` applies from the
- * loop's next start; `backoff` from its next failure (a new backoff starts over from `initial`;
- * `null` removes it; a backoff wait in progress ends as planned); `timeout` from its next run
- * (`null` removes it).
- */
-export interface LoopChanges {
-  period?: Duration;
-  jitter?: number;
-  sliding?: boolean;
-  initialDelay?: Duration;
-  backoff?: UntilBackoff | null;
-  timeout?: Duration | null;
 }
 
 /**

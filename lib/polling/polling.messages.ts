@@ -1,4 +1,28 @@
-import { show } from '../wait/wait.messages.js';
+import { show } from '../wait/internal.js';
+
+/**
+ * Where a message of the Nest layer says the problem is, when it is more than an API's name
+ * (`'PollingRegistry.add()'`): a decorated method, a parameter, an override. Internal.
+ */
+export const places = {
+  until: (owner: string) => `@Until() on ${owner}`,
+  untilOnClass: (owner: string) => `@Until() on class ${owner}`,
+  /** `method` undefined: a parameter of the constructor. */
+  untilOnParameter: (index: number, owner: string, method: string | undefined) =>
+    `@Until() on the parameter at index ${index} of ${method === undefined ? `the constructor of ${owner}` : `${owner}.${method}`}`,
+  override: (name: string) => `WaitModule options.loops[${JSON.stringify(name)}]`,
+} as const;
+
+/** What `@Until()` was put on instead of an instance method, as {@link messages.notAMethod} says it. */
+export const misplaced = {
+  class: 'a class',
+  parameter: 'a parameter',
+  staticProperty: 'a static property',
+  field: 'a property (a class field)',
+  staticMethod: 'a static method',
+  accessor: 'an accessor (get/set)',
+  notAFunction: 'not a function',
+} as const;
 
 /**
  * Every message of the Nest layer (errors and logs), in one place so that each names the class,
@@ -6,7 +30,7 @@ import { show } from '../wait/wait.messages.js';
  */
 export const messages = {
   notAMethod: (where: string, kind: string) =>
-    `${where}: @Until() decorates instance methods; this is ${kind}. Put it on a method of the class, which receives the loop's context: @Until('1m') collect(ctx: LoopContext) {}`,
+    `${where}: @Until() decorates instance methods; this is ${kind}. Put it on a method of the class, which receives the loop's context: @Until('1m') collect(ctx: PollingContext) {}`,
   noOthers: (where: string) =>
     `${where}: with an options object as the first argument, there are no others`,
   noThird: (where: string) => `${where}: with options as the second argument, there is no third`,
@@ -50,6 +74,7 @@ export const messages = {
   recovered: (name: string, count: number) =>
     `Loop ${name} succeeded after ${count === 1 ? '1 failure' : `${count} failures`}`,
   succeeded: (name: string, iteration: number) => `Loop ${name} succeeded (run ${iteration})`,
+  shuttingDown: () => 'The application is shutting down',
   shutDown: (loops: number, waited: number) =>
     `Shutdown: stopped ${loops === 1 ? '1 loop' : `${loops} loops`}${waited > 0 ? `, after ${waited === 1 ? '1 run' : `${waited} runs`} in flight settled` : ''}`,
   stillRunning: (names: readonly string[], timeout: number) =>

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import type { CheckedDuration, CheckedOptions, Duration } from '../wait/duration.js';
+import type { CheckedDuration, CheckedOptions, Duration } from '../wait/internal.js';
 import { UNTIL_METADATA } from './polling.constants.js';
-import { messages } from './polling.messages.js';
+import { messages, misplaced, places } from './polling.messages.js';
 import type { PollingFn } from './polling.interfaces.js';
-import { planFromArguments, type LoopDefinition, type UntilOptions } from './until.options.js';
+import { planFromArguments } from './until-options.checker.js';
+import type { LoopDefinition, UntilOptions } from './until.options.js';
 
 /**
  * What `@Until(...)` returns: a decorator for methods whose parameters a {@link PollingContext}
@@ -59,33 +60,29 @@ export function Until(first: unknown, second?: unknown, third?: unknown): UntilD
     const isStatic = typeof target === 'function';
     const owner = isStatic ? (target as { name: string }).name : target.constructor.name;
     if (key === undefined && typeof descriptor !== 'number') {
-      throw new TypeError(messages.notAMethod(`@Until() on class ${owner}`, 'a class'));
+      throw new TypeError(messages.notAMethod(places.untilOnClass(owner), misplaced.class));
     }
     if (typeof descriptor === 'number') {
-      const of = key === undefined ? `the constructor of ${owner}` : `${owner}.${String(key)}`;
-      throw new TypeError(
-        messages.notAMethod(
-          `@Until() on the parameter at index ${descriptor} of ${of}`,
-          'a parameter',
-        ),
-      );
+      const method = key === undefined ? undefined : String(key);
+      const where = places.untilOnParameter(descriptor, owner, method);
+      throw new TypeError(messages.notAMethod(where, misplaced.parameter));
     }
-    const where = `@Until() on ${owner}.${String(key)}`;
+    const where = places.until(`${owner}.${String(key)}`);
     if (descriptor === undefined) {
-      const kind = isStatic ? 'a static property' : 'a property (a class field)';
+      const kind = isStatic ? misplaced.staticProperty : misplaced.field;
       throw new TypeError(messages.notAMethod(where, kind));
     }
-    if (isStatic) throw new TypeError(messages.notAMethod(where, 'a static method'));
+    if (isStatic) throw new TypeError(messages.notAMethod(where, misplaced.staticMethod));
     const {
       value: method,
       get,
       set,
     } = descriptor as { value?: unknown; get?: unknown; set?: unknown };
     if (get !== undefined || set !== undefined) {
-      throw new TypeError(messages.notAMethod(where, 'an accessor (get/set)'));
+      throw new TypeError(messages.notAMethod(where, misplaced.accessor));
     }
     if (typeof method !== 'function')
-      throw new TypeError(messages.notAMethod(where, 'not a function'));
+      throw new TypeError(messages.notAMethod(where, misplaced.notAFunction));
     if (Reflect.hasOwnMetadata(UNTIL_METADATA, method))
       throw new TypeError(messages.decoratedTwice(where));
     Reflect.defineMetadata(UNTIL_METADATA, planFromArguments(where, first, second, third), method);

@@ -1,6 +1,12 @@
-import { checkClock, checkKeys, checkObject } from '../wait/validate.js';
-import { toMillis, type Duration } from '../wait/duration.js';
-import { realClock, type Clock } from '../wait/clock.js';
+import {
+  checkClock,
+  checkKeys,
+  checkObject,
+  toMillis,
+  type Duration,
+  realClock,
+  type Clock,
+} from '../wait/internal.js';
 import { messages } from './polling.messages.js';
 import type { LoopOverride } from './until.options.js';
 import {

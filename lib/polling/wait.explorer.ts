@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import type { LoopContext } from '../wait/loop.js';
+import type { LoopContext } from '../wait/internal.js';
 import { UNTIL_METADATA } from './polling.constants.js';
-import { messages } from './polling.messages.js';
-import { PollingRegistry } from './polling.registry.js';
-import { definitionOf, planOverride, type LoopPlan } from './until.options.js';
+import { messages, places } from './polling.messages.js';
+import { planOverride, type LoopPlan } from './until-options.checker.js';
 import { WAIT_MODULE_OPTIONS } from './wait.module-definition.js';
+import { WaitOrchestrator } from './wait.orchestrator.js';
 import type { WaitModuleOptions } from './wait-module.options.js';
 
 interface Found {
@@ -29,13 +29,13 @@ export class WaitExplorer implements OnApplicationBootstrap {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-    private readonly registry: PollingRegistry,
+    private readonly orchestrator: WaitOrchestrator,
     @Inject(WAIT_MODULE_OPTIONS) private readonly options: WaitModuleOptions | undefined,
   ) {}
 
   /** Nest hook: discover, register, start. */
   onApplicationBootstrap(): void {
-    if (!this.registry.claimDiscovery()) return;
+    if (!this.orchestrator.claimDiscovery()) return;
     const problems: string[] = [];
     const found = this.discover(problems);
     const overrides = this.options?.loops ?? {};
@@ -44,15 +44,15 @@ export class WaitExplorer implements OnApplicationBootstrap {
       const override = overrides[loop.name];
       if (override !== undefined) {
         try {
-          const where = `WaitModule options.loops[${JSON.stringify(loop.name)}]`;
-          const { disabled, ...plan } = planOverride(definitionOf(loop.plan), override, where);
+          const where = places.override(loop.name);
+          const { disabled, ...plan } = planOverride(loop.plan, override, where);
           loop.plan = disabled ? { ...plan, autoStart: false } : plan;
         } catch (error) {
           problems.push((error as Error).message);
         }
       }
       try {
-        this.registry.leaderOnly(loop.plan, `@Until() on ${loop.owner}`);
+        this.orchestrator.leaderOnly(loop.plan, places.until(loop.owner));
       } catch (error) {
         problems.push((error as Error).message);
       }
@@ -63,14 +63,14 @@ export class WaitExplorer implements OnApplicationBootstrap {
     }
     if (problems.length > 0) throw new Error(messages.bootstrap(problems));
     for (const name of Object.keys(overrides)) {
-      if (!byName.has(name) && !this.registry.has(name)) {
+      if (!byName.has(name) && !this.orchestrator.loops.has(name)) {
         this.logger.warn(messages.unknownOverride(name, [...byName.keys()]));
       }
     }
     for (const loop of byName.values()) {
-      this.registry.register(loop.name, loop.run, loop.plan, `@Until() on ${loop.owner}`);
+      this.orchestrator.register(loop.name, loop.run, loop.plan, places.until(loop.owner));
     }
-    this.registry.startAll();
+    this.orchestrator.startAll();
   }
 
   private discover(problems: string[]): Found[] {

@@ -1,14 +1,31 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule, ModulesContainer } from '@nestjs/core';
 import { LeaderElector } from '../leader/leader-elector.js';
-import { PollingRegistry, registryFor } from './polling.registry.js';
+import { orchestratorOf, PollingRegistry } from './polling.registry.js';
 import { WaitExplorer } from './wait.explorer.js';
 import {
   ASYNC_OPTIONS_TYPE,
   ConfigurableModuleClass,
   WAIT_MODULE_OPTIONS,
 } from './wait.module-definition.js';
+import { WaitOrchestrator } from './wait.orchestrator.js';
 import { checkModuleOptions, type WaitModuleOptions } from './wait-module.options.js';
+
+const registries = new WeakMap<object, PollingRegistry>();
+
+/**
+ * One registry, so one orchestrator, per application whatever the number of `WaitModule` imports
+ * (Nest 11+ keys dynamic modules by reference, so two `forRoot()` calls make two modules). The
+ * key is the app's `ModulesContainer`; the options of the first import win.
+ */
+function registryFor(container: object, options: WaitModuleOptions | undefined): PollingRegistry {
+  let registry = registries.get(container);
+  if (registry === undefined) {
+    registry = new PollingRegistry(options);
+    registries.set(container, registry);
+  }
+  return registry;
+}
 
 /**
  * Runs every `@Until()` method of the app as a loop and provides `PollingRegistry`. Global:
@@ -28,10 +45,16 @@ import { checkModuleOptions, type WaitModuleOptions } from './wait-module.option
       provide: PollingRegistry,
       useFactory: async (container: ModulesContainer, options: WaitModuleOptions | undefined) => {
         const registry = registryFor(container, options);
-        await registry.enableTelemetry();
+        await orchestratorOf(registry).enableTelemetry();
         return registry;
       },
       inject: [ModulesContainer, WAIT_MODULE_OPTIONS],
+    },
+    {
+      // Not exported: the explorer's, and the shutdown hooks' (Nest calls them on it).
+      provide: WaitOrchestrator,
+      useFactory: (registry: PollingRegistry) => orchestratorOf(registry),
+      inject: [PollingRegistry],
     },
     {
       // null without the leaderElection option: inject it as `LeaderElector | null`.

@@ -1,6 +1,7 @@
-import { show } from '../wait/wait.messages.js';
+import { show } from '../wait/internal.js';
 
-const where = 'WaitHealthIndicator.isHealthy()';
+/** Where every message of the health indicator says the problem is. Internal. */
+export const where = 'WaitHealthIndicator.isHealthy()';
 
 /** `"a", "b"`. */
 const names = (list: readonly string[]): string => list.map((n) => show(n)).join(', ');

@@ -1,5 +1,5 @@
-import { checkKeys } from '../wait/validate.js';
-import { terminusMessages } from './terminus.messages.js';
+import { checkKeys } from '../wait/internal.js';
+import { terminusMessages, where } from './terminus.messages.js';
 
 /** Options of {@link WaitHealthIndicator.isHealthy}; every one is optional. */
 export interface WaitHealthOptions {
@@ -49,7 +49,7 @@ export function checkHealthOptions(options: unknown): CheckedHealthOptions {
     throw new TypeError(terminusMessages.options(options));
   }
   const given = options as Record<string, unknown>;
-  checkKeys(given, known, 'WaitHealthIndicator.isHealthy()');
+  checkKeys(given, known, where);
   const periods = given.periods ?? 3;
   if (typeof periods !== 'number' || !Number.isFinite(periods) || periods <= 0) {
     throw new RangeError(terminusMessages.periods(periods));

@@ -2,9 +2,9 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { LeaderElector } from '../leader/leader-elector.js';
 import type { LoopStatus } from '../polling/polling.interfaces.js';
-import { PollingRegistry } from '../polling/polling.registry.js';
-import { summarize } from './error-summary.js';
-import { terminusMessages } from './terminus.messages.js';
+import { orchestratorOf, PollingRegistry } from '../polling/polling.registry.js';
+import { summarize } from './error-summary.formatter.js';
+import { terminusMessages, where } from './terminus.messages.js';
 import { checkHealthOptions, type WaitHealthOptions } from './wait-health.options.js';
 
 export type { WaitHealthOptions } from './wait-health.options.js';
@@ -79,6 +79,7 @@ export class WaitHealthIndicator {
       throw new Error(terminusMessages.requireLeaderWithout());
     }
     const chosen = new Set(names);
+    const orchestrator = orchestratorOf(this.registry);
     const now = this.registry.now().getTime();
     const loops: Record<string, LoopHealth> = {};
     const down: string[] = [];
@@ -86,7 +87,7 @@ export class WaitHealthIndicator {
     for (const status of this.registry.list()) {
       seen.add(status.name);
       if (mode !== 'all' && chosen.has(status.name) !== (mode === 'only')) continue;
-      const health = judge(status, now, periods, this.registry.initialDelayOf(status.name));
+      const health = judge(status, now, periods, orchestrator.initialDelayOf(status.name, where));
       loops[status.name] = health;
       if (!health.healthy) down.push(status.name);
     }

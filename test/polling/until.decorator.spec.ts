@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Until, type UntilDecorator } from '../../lib/index.js';
 import { UNTIL_METADATA } from '../../lib/polling/polling.constants.js';
-import type { LoopPlan } from '../../lib/polling/until.options.js';
+import type { LoopPlan } from '../../lib/polling/until-options.checker.js';
 import { configured } from '../support/helpers.js';
 
 /* `@Until()` checks its arguments when the class is defined, naming ClassName.methodName. */
@@ -168,7 +168,7 @@ describe('@Until() bad arguments throw at class definition', () => {
    */
   describe('on something other than a method', () => {
     const accepts =
-      "@Until() decorates instance methods; this is %KIND%. Put it on a method of the class, which receives the loop's context: @Until('1m') collect(ctx: LoopContext) {}";
+      "@Until() decorates instance methods; this is %KIND%. Put it on a method of the class, which receives the loop's context: @Until('1m') collect(ctx: PollingContext) {}";
     const message = (where: string, kind: string): string =>
       `${where}: ${accepts.replace('%KIND%', kind)}`;
     class Collector {}

@@ -24,6 +24,7 @@ import {
   type WaitModuleOptions,
 } from '../../lib/index.js';
 import { loadOtelApi } from '../../lib/telemetry/otel-api.js';
+import { orchestratorOf } from '../../lib/polling/polling.registry.js';
 import { FakeClock } from '../../lib/testing/index.js';
 import { boot, close, type Booted } from '../polling/support.js';
 
@@ -237,25 +238,24 @@ describe('without @opentelemetry/api', () => {
   it('keeps no telemetry (nothing per run) while no MeterProvider is registered, since metrics have no proxy', async () => {
     const api = (await loadOtelApi())!;
     const unregistered = { ...api, metrics: { getMeter: () => api.createNoopMeter() } };
-    const internals = (r: PollingRegistry) => r as unknown as { telemetry: unknown };
-    const idle = new PollingRegistry({ clock: new FakeClock(0) });
+    const idle = orchestratorOf(new PollingRegistry({ clock: new FakeClock(0) }));
     await idle.enableTelemetry(() => Promise.resolve(unregistered));
-    expect(internals(idle).telemetry).toBeUndefined();
-    const traced = new PollingRegistry({ clock: new FakeClock(0), tracing: true });
+    expect(idle.telemetry).toBeUndefined();
+    const traced = orchestratorOf(new PollingRegistry({ clock: new FakeClock(0), tracing: true }));
     await traced.enableTelemetry(() => Promise.resolve(unregistered));
-    expect(internals(traced).telemetry).toBeDefined(); // traces have a proxy: still on
-    const measured = new PollingRegistry({ clock: new FakeClock(0) });
+    expect(traced.telemetry).toBeDefined(); // traces have a proxy: still on
+    const measured = orchestratorOf(new PollingRegistry({ clock: new FakeClock(0) }));
     await measured.enableTelemetry(() => Promise.resolve(api)); // this file's MeterProvider
-    expect(internals(measured).telemetry).toBeDefined();
+    expect(measured.telemetry).toBeDefined();
   });
 
   it('the registry runs its loops with no telemetry when the API cannot be loaded', async () => {
     await start({ metrics: false });
     const registry = new PollingRegistry({ clock, tracing: true });
-    await registry.enableTelemetry(() => Promise.resolve(undefined));
+    await orchestratorOf(registry).enableTelemetry(() => Promise.resolve(undefined));
     let runs = 0;
     registry.add('plain', () => void runs++, { period: '1m' });
-    registry.startAll();
+    orchestratorOf(registry).startAll();
     await clock.advance('1m');
     expect(runs).toBe(2);
     await clock.runUntil(registry.shutdown());

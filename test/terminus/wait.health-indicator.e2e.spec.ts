@@ -2,11 +2,9 @@ import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import {
   InMemoryLeaseStore,
-  LeaderElector,
   PollingRegistry,
   Until,
   type LoopContext,
-  type LoopStatus,
   type WaitModuleOptions,
 } from '../../lib/index.js';
 import { WaitHealthIndicator, type LoopHealth } from '../../lib/terminus/index.js';
@@ -234,25 +232,18 @@ describe('WaitHealthIndicator', () => {
 });
 
 describe('WaitHealthIndicator over a follower registry', () => {
-  it('treats loops standing by as up, however long they have not run', () => {
-    const standby: LoopStatus = {
-      name: 'gc',
-      state: 'standby',
-      period: 60_000,
-      jitter: 0,
-      sliding: true,
-      iterations: 0,
-      failures: 0,
-      consecutiveFailures: 0,
-      inFlight: false,
-    };
-    const registry = {
-      now: () => new Date(10 * 60_000),
-      list: () => [standby],
-      initialDelayOf: () => 0,
-    } as unknown as PollingRegistry;
-    // Not started: a follower that has not yet seen the leader.
-    const leadership = new LeaderElector({ name: 'gc-lease', identity: 'pod-b' });
+  it('treats loops standing by as up, however long they have not run', async () => {
+    const follower = new FakeClock(0);
+    const registry = new PollingRegistry({
+      clock: follower,
+      leaderElection: { name: 'gc-lease', identity: 'pod-b' },
+    });
+    registry.add('gc', () => undefined, { period: '1m' });
+    // Started, but its elector not: a follower that has not yet seen the leader.
+    registry.start('gc');
+    await follower.advance('10m');
+    expect(registry.get('gc').state).toBe('standby');
+    const leadership = registry.elector!;
     const health = new WaitHealthIndicator(registry, new HealthIndicatorService(), leadership);
     expect(health.isHealthy()).toEqual({
       loops: {

@@ -127,6 +127,41 @@ const registryCases: [string, string, Expected][] = [
   ],
 ];
 
+/*
+ * The configuration types are derived from one base, UntilOptions: a definition is options and a
+ * period, an override a partial definition and `disabled`, changes its timing fields or `null`.
+ */
+const CONFIG = `import type { UntilOptions, LoopDefinition, LoopOverride, LoopChanges } from 'nestjs-wait';\n`;
+const configurationCases: [string, string, Expected][] = [
+  [
+    'a LoopDefinition is UntilOptions with a period; an override and changes derive from it',
+    `${CONFIG}const d: LoopDefinition = { period: '1m', jitter: 0.1, backoff: { initial: '1s', max: '1m' } };
+     const o: UntilOptions = d;
+     const v: LoopOverride = { ...d, disabled: true };
+     const p: LoopOverride = { jitter: 0.2 };
+     const c: LoopChanges = { period: d.period, sliding: false, backoff: null, timeout: null };
+     registry.update('a', c);
+     registry.update('a', { backoff: null, timeout: null });
+     use(o, v, p);`,
+    null,
+  ],
+  [
+    'a LoopDefinition needs its period',
+    `${CONFIG}const d: LoopDefinition = { jitter: 0.1 }; use(d);`,
+    /Property 'period' is missing/,
+  ],
+  [
+    'changes hold timing fields only',
+    `${CONFIG}const c: LoopChanges = { name: 'other' }; use(c);`,
+    /'name' does not exist in type/,
+  ],
+  [
+    'update() refuses a field that is not a change',
+    `registry.update('a', { autoStart: false });`,
+    /'autoStart' does not exist in type/,
+  ],
+];
+
 const NOT_A_DURATION = /is not assignable to (parameter of )?type 'DurationString'/;
 const ok = (code: string): [string, string, Expected] => [code, code, null];
 const bad = (code: string, error: RegExp = NOT_A_DURATION): [string, string, Expected] => [
@@ -198,7 +233,7 @@ function compile(snippets: string[]): string[][] {
   return errors;
 }
 
-const cases = [...untilCases, ...registryCases, ...durationCases];
+const cases = [...untilCases, ...registryCases, ...durationCases, ...configurationCases];
 let results: string[][];
 
 beforeAll(() => {
@@ -209,6 +244,11 @@ describe.each([
   ['@Until() on', untilCases, 0],
   ['PollingRegistry', registryCases, untilCases.length],
   ['durations', durationCases, untilCases.length + registryCases.length],
+  [
+    'configuration types',
+    configurationCases,
+    untilCases.length + registryCases.length + durationCases.length,
+  ],
 ] as const)('%s', (_group, group, offset) => {
   it.each(group.map((c, i) => [c[0], c[2], offset + i] as const))(
     '%s',

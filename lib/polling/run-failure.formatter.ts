@@ -9,9 +9,12 @@ import { inspect } from 'node:util';
  * (ts-jest compiling the package to CommonJS) cannot compile. Empty if stacks are turned off.
  */
 const OWN = ((): string[] => {
-  const frame = new Error().stack?.split('\n').find((line) => /failure-log\.[cm]?[jt]s/.test(line));
+  const frame = new Error().stack
+    ?.split('\n')
+    .find((line) => /run-failure\.formatter\.[cm]?[jt]s/.test(line));
   const found =
-    frame && /((?:file:\/\/)?[^\s()]*?)[\\/]polling[\\/]failure-log\.[cm]?[jt]s/.exec(frame);
+    frame &&
+    /((?:file:\/\/)?[^\s()]*?)[\\/]polling[\\/]run-failure\.formatter\.[cm]?[jt]s/.exec(frame);
   if (!found) return [];
   const dir = found[1];
   try {

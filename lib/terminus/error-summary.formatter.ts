@@ -1,4 +1,4 @@
-import { show } from '../wait/wait.messages.js';
+import { show } from '../wait/internal.js';
 
 /** The longest {@link summarize} returns, in UTF-16 code units. */
 export const SUMMARY_MAX = 300;

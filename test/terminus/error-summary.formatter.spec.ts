@@ -1,4 +1,4 @@
-import { summarize } from '../../lib/terminus/error-summary.js';
+import { summarize } from '../../lib/terminus/error-summary.formatter.js';
 
 /* The text of a loop's last error in health details (LoopHealth.lastError). */
 

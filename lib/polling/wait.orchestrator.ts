@@ -1,0 +1,197 @@
+import {
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { LeaderElector } from '../leader/leader-elector.js';
+import { messages as leaderMessages } from '../leader/leader.messages.js';
+import type { PollingFn } from './polling.interfaces.js';
+import { ManagedLoop } from './loop/managed-loop.js';
+import type { LoopHost, LoopSettings } from './loop/loop-settings.js';
+import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
+import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
+import { LoopObserver } from './loop.observer.js';
+import { messages } from './polling.messages.js';
+import { shutDown } from './wait.shutdown.js';
+import type { LoopPlan } from './until-options.checker.js';
+import {
+  checkModuleOptions,
+  type CheckedWaitModuleOptions,
+  type ShutdownHook,
+  type WaitModuleOptions,
+} from './wait-module.options.js';
+
+/**
+ * What runs the loops of one application behind `PollingRegistry` (nestjs/schedule's
+ * `SchedulerOrchestrator`): the loops by name, the leader elector's lifecycle, telemetry, the
+ * hand-off from discovery, bootstrap, and shutdown on the configured Nest hook. Internal: not
+ * exported from any index; the module, the explorer, the registry and the health indicator use it.
+ */
+export class WaitOrchestrator
+  implements OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  /** The module's options, checked, with their defaults. */
+  readonly options: CheckedWaitModuleOptions;
+  /** The replica's leader elector when `leaderElection` is set; leader-only loops follow it. */
+  readonly elector: LeaderElector | undefined;
+  /** Logs, telemetry and events of every run. */
+  readonly observer: LoopObserver;
+  private readonly byName = new Map<string, ManagedLoop>();
+  /** Loops that start with the app (`autoStart`), until it has bootstrapped. */
+  private readonly startWithApp = new Set<ManagedLoop>();
+  private readonly logger = new Logger('WaitModule');
+  private bootstrapped = false;
+  private closing: Promise<void> | undefined = undefined;
+  private claimed = false;
+  /** What every loop shares (one object, not three fields a loop). */
+  private host: LoopHost | undefined = undefined;
+
+  /** @param options - the module's options (see `WaitModuleOptions` for defaults). */
+  constructor(options?: WaitModuleOptions) {
+    this.options = checkModuleOptions(options, 'WaitModule options');
+    const { leaderElection, clock } = this.options;
+    this.observer = new LoopObserver(clock);
+    this.elector =
+      leaderElection === undefined
+        ? undefined
+        : new LeaderElector(leaderElection, { clock, logger: new Logger('LeaderElection') });
+  }
+
+  /** Every loop by name, in the order they were added. */
+  get loops(): ReadonlyMap<string, ManagedLoop> {
+    return this.byName;
+  }
+
+  /** Whether shutdown has begun: loops no longer start, triggers are refused. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** The telemetry runs are recorded in; `undefined` while none records. */
+  get telemetry(): LoopTelemetry | undefined {
+    return this.observer.telemetry;
+  }
+
+  /**
+   * The explorer's: the first caller per app discovers the decorated methods; a second
+   * `WaitModule` import gets false and a warning instead of running every loop twice.
+   */
+  claimDiscovery(): boolean {
+    if (!this.claimed) return (this.claimed = true);
+    this.logger.warn(messages.importedTwice());
+    return false;
+  }
+
+  /**
+   * `WaitModule`'s, before any loop is registered: loads `@opentelemetry/api` when the options
+   * ask for metrics or tracing and it is installed. `load` is for tests.
+   */
+  async enableTelemetry(
+    load: () => Promise<OtelApi | undefined> = () => loadOtelApi(),
+  ): Promise<void> {
+    const { metrics, tracing, clock } = this.options;
+    if ((!metrics && !tracing) || this.telemetry !== undefined) return;
+    const api = await load();
+    if (api === undefined || this.telemetry !== undefined) return;
+    const source = { clock, leadership: this.elector, loops: () => this.byName.values() };
+    const telemetry = new LoopTelemetry(api, source, { metrics, tracing });
+    if (telemetry.active) this.observer.telemetry = telemetry;
+  }
+
+  /**
+   * Adds a loop; throws naming `where` if the name is taken or it is leader-only without leader
+   * election. With `autoStart`, it starts with the app, or at once once the app has bootstrapped
+   * (never once shutdown has begun, nor with the module's `autoStart: false`).
+   */
+  register(name: string, fn: PollingFn, plan: LoopPlan, where: string): void {
+    if (this.byName.has(name)) throw new Error(messages.taken(where, name));
+    const gate = this.leaderOnly(plan, where) ? this.elector : undefined;
+    const run = this.telemetry?.wrap(name, fn) ?? fn;
+    this.host ??= { clock: this.options.clock, random: Math.random, observer: this.observer };
+    const { period, jitter, sliding, initialDelay, backoff, timeout } = plan;
+    // The settings alone: the plan's other fields would stay with every loop.
+    const settings: LoopSettings = { period, jitter, sliding, initialDelay, backoff, timeout };
+    const loop = new ManagedLoop(name, run, settings, this.host, gate);
+    gate?.attach(loop);
+    this.byName.set(name, loop);
+    if (!plan.autoStart) return;
+    if (!this.bootstrapped) this.startWithApp.add(loop);
+    else if (this.closing === undefined && this.options.autoStart) loop.start();
+  }
+
+  /**
+   * Whether a loop with `plan` runs on the leader only; throws naming `where` when it asks for
+   * that without leader election.
+   */
+  leaderOnly(plan: LoopPlan, where: string): boolean {
+    if (plan.leaderOnly === true && this.elector === undefined) {
+      throw new Error(leaderMessages.leaderOnlyWithout(where));
+    }
+    return plan.leaderOnly ?? this.elector !== undefined;
+  }
+
+  /** The explorer's, at bootstrap: starts the elector and every loop that starts with the app. */
+  startAll(): void {
+    this.bootstrapped = true;
+    if (this.closing === undefined) this.elector?.start();
+    if (this.options.autoStart && this.closing === undefined) {
+      for (const loop of this.startWithApp) loop.start();
+    }
+    this.startWithApp.clear();
+  }
+
+  /** The loop named `name`; throws naming `where` if there is none. */
+  find(name: string, where: string): ManagedLoop {
+    const loop = this.byName.get(name);
+    if (loop === undefined) throw new Error(messages.unknownLoop(where, name));
+    return loop;
+  }
+
+  /** Forgets a loop (its name is free again at once) and stops it; resolves once it settled. */
+  remove(name: string, where: string): Promise<void> {
+    const loop = this.find(name, where);
+    this.byName.delete(name);
+    this.startWithApp.delete(loop);
+    this.elector?.detach(loop);
+    return loop.stop();
+  }
+
+  /** The health indicator's: a loop's initial delay, in milliseconds; throws as {@link find}. */
+  initialDelayOf(name: string, where: string): number {
+    return this.find(name, where).settings.initialDelay;
+  }
+
+  /** Stops every loop and the elector (see `PollingRegistry.shutdown`). Idempotent. */
+  shutdown(): Promise<void> {
+    return (this.closing ??= this.close());
+  }
+
+  /** Nest's hook: stops the loops if `shutdownHook` names it. */
+  onModuleDestroy(): Promise<void> | undefined {
+    return this.onHook('onModuleDestroy');
+  }
+
+  /** Nest's hook: stops the loops if `shutdownHook` names it. */
+  beforeApplicationShutdown(): Promise<void> | undefined {
+    return this.onHook('beforeApplicationShutdown');
+  }
+
+  /** Nest's hook: stops the loops if `shutdownHook` names it (the default). */
+  onApplicationShutdown(): Promise<void> | undefined {
+    return this.onHook('onApplicationShutdown');
+  }
+
+  private onHook(hook: ShutdownHook): Promise<void> | undefined {
+    return this.options.shutdownHook === hook ? this.shutdown() : undefined;
+  }
+
+  private async close(): Promise<void> {
+    const { shutdownTimeout, clock, leaderElection } = this.options;
+    const release = leaderElection?.releaseOnShutdown ?? true;
+    const loops = [...this.byName.values()];
+    await shutDown(loops, this.elector, { shutdownTimeout, clock, release }, this.logger);
+    this.telemetry?.close();
+    this.observer.complete();
+  }
+}
