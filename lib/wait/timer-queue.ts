@@ -36,7 +36,6 @@ const HOLD_BACK_LIMIT = 64;
  * - entries queued while a batch runs wait for the next timer turn, so a zero period yields to
  *   the event loop instead of spinning.
  */
-
 export class TimerQueue {
   private readonly heap: TimerEntry[] = [];
   /** Entries popped for the running batch; reused so a batch allocates nothing. */
