@@ -43,6 +43,24 @@ export default tseslint.config(
     },
   },
   {
+    // The layers above the engine reach it through one index, which lists what it shares.
+    files: ['lib/**/*.ts'],
+    ignores: ['lib/wait/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)wait/(?!(internal|index)\\.js$)[^/]+$',
+              message: "Import the engine through '../wait/internal.js'.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/unbound-method': 'off',
