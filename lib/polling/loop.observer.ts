@@ -24,6 +24,9 @@ export class LoopObserver implements ManagedLoopObserver {
   private readonly logger = new Logger('WaitModule');
   private readonly failureLog = new FailureLog<ManagedLoop>();
   private readonly events: LoopEvents;
+  /** {@link verboseOn}'s answer for the batch under way. */
+  private verbose: boolean | undefined = undefined;
+  private readonly forgetVerbose = (): void => void (this.verbose = undefined);
 
   constructor(private readonly clock: Clock) {
     this.events = new LoopEvents((error, event) =>
@@ -37,21 +40,27 @@ export class LoopObserver implements ManagedLoopObserver {
     this.events$ = this.events.stream;
   }
 
+  // The per-run calls catch inline: a closure for safely() would be two allocations a run.
   runStarted(loop: ManagedLoop): void {
-    safely(() => this.emit('started', loop));
+    if (!this.events.observed) return;
+    try {
+      this.emit('started', loop);
+    } catch {
+      // Nowhere left to report it: a subscriber is what failed.
+    }
   }
 
   runSucceeded(loop: ManagedLoop, failuresBefore: number): void {
-    safely(() => {
+    try {
       if (failuresBefore > 0) this.logger.log(messages.recovered(loop.name, failuresBefore));
-      // A routine success is every run: its line is built only when verbose is on (see
-      // bench/PERF-NOTES.md).
-      else if (Logger.isLevelEnabled('verbose')) {
+      // A routine success is every run: its line is built only when verbose is on.
+      else if (this.verboseOn())
         this.logger.verbose(messages.succeeded(loop.name, loop.iterations));
-      }
       this.telemetry?.runEnded(loop, 'success');
       this.emit('succeeded', loop);
-    });
+    } catch {
+      // Nowhere left to report it: the logger or a subscriber is what failed.
+    }
   }
 
   runFailed(loop: ManagedLoop, error: unknown): void {
@@ -72,6 +81,19 @@ export class LoopObserver implements ManagedLoopObserver {
 
   runTimedOut(loop: ManagedLoop, timeout: number): void {
     safely(() => this.logger.warn(messages.timedOut(loop.name, timeout)));
+  }
+
+  /**
+   * Whether verbose logs are on, asked of Nest once per batch of runs rather than once a run
+   * (its check builds arrays when verbose is off; see bench/PERF-NOTES.md). A level set between
+   * two batches applies to the next one.
+   */
+  private verboseOn(): boolean {
+    if (this.verbose === undefined) {
+      this.verbose = Logger.isLevelEnabled('verbose');
+      queueMicrotask(this.forgetVerbose);
+    }
+    return this.verbose;
   }
 
   /** Ends `events$` (at the end of shutdown). */

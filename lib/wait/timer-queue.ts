@@ -9,13 +9,6 @@ export { STARTING, type TimerEntry } from './timer-entry.js';
 const settled = Promise.resolve();
 
 /**
- * The most waits one clock read serves. A read per batch or burst alone would start the waits of
- * its first runs when its last run settled: thousands of loops in step would each wait the
- * batch's length more every period. A read per 64 waits keeps that within microseconds.
- */
-const HOLD_BACK_LIMIT = 64;
-
-/**
  * One armed timer per clock, shared by every loop on that clock. Internal.
  *
  * Why: a Node `Timeout` per loop would add a timer object to every idle loop. Entries sit in a
@@ -30,9 +23,8 @@ const HOLD_BACK_LIMIT = 64;
  *   Node's own setTimeout counts: libuv keeps whole milliseconds) and delays are armed in whole
  *   milliseconds, so loops falling due together share a batch and end on one timer turn;
  * - a wait that starts "now" (a sliding loop's run just settled, a first run) is held back until
- *   the batch under way ends, until the microtask after the current burst of promise callbacks,
- *   or until {@link HOLD_BACK_LIMIT} waits are held; one clock read then serves them all, instead
- *   of one per run;
+ *   the batch under way ends, or until the microtask after the current burst of promise
+ *   callbacks; one clock read then serves them all, instead of one per run;
  * - entries queued while a batch runs wait for the next timer turn, so a zero period yields to
  *   the event loop instead of spinning.
  */
@@ -115,14 +107,6 @@ export class TimerQueue {
     entry.due = value;
     entry.heapIndex = marker;
     list.push(entry);
-    if (
-      list !== this.starting &&
-      this.afterNow.length + this.atLeastNow.length >= HOLD_BACK_LIMIT
-    ) {
-      this.addHeldBack();
-      this.armIfEarlier();
-      return;
-    }
     // A batch queues what its runs held back when it ends, but starts asked for during it still
     // need their microtask (a loop started from inside another loop's run).
     if (!this.flushScheduled && (!this.firing || list === this.starting)) {
