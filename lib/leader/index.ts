@@ -4,7 +4,7 @@ export {
   type ElectorLogger,
   type LeaderElectorSettings,
 } from './leader-elector.js';
-export type { LeaderElectionOptions } from './leader-election.options.js';
+export type { LeaderElectionOptions } from './leader-election-options.js';
 export type {
   AcquireResult,
   Lease,

@@ -6,8 +6,8 @@ import {
   checkLeaderElection,
   type CheckedLeaderElectionOptions,
   type LeaderElectionOptions,
-} from './leader-election.options.js';
-import { describe, messages } from './leader.messages.js';
+} from './leader-election-options.js';
+import { describe, messages } from './leader-messages.js';
 import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
 import { InMemoryLeaseStore } from './memory-lease-store.js';
 import { storeCall } from './store-call.js';

@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { LeaderElector } from '../leader/leader-elector.js';
-import { messages as leaderMessages } from '../leader/leader.messages.js';
+import { messages as leaderMessages } from '../leader/leader-messages.js';
 import { epochOf } from '../wait/clock.js';
 import type { CheckedOptions } from '../wait/duration.js';
 import type { LoopFn } from '../wait/loop.js';
