@@ -1,6 +1,7 @@
-import { BehaviorSubject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { Deadline, realClock, settleWithin, type Clock } from '../wait/internal.js';
 import { ElectorLoop } from './elector-loop.js';
+import type { ElectorLogger, LeaderElectorSettings } from './elector-settings.js';
 import {
   ACQUIRE_JITTER,
   checkLeaderElection,
@@ -8,38 +9,10 @@ import {
   type LeaderElectionOptions,
 } from './leader-election-options.js';
 import { describe, messages } from './leader-messages.js';
+import { LeadershipFeed, type Leadership } from './leadership.js';
 import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
 import { InMemoryLeaseStore } from './memory-lease-store.js';
 import { storeCall } from './store-call.js';
-
-/** Where this replica stands, from {@link LeaderElector.leadership$}. */
-export interface Leadership {
-  /** Whether this replica leads (holds a lease renewed within the renew deadline). */
-  readonly leading: boolean;
-  /** This replica's identity. */
-  readonly identity: string;
-  /** The identity of the leader as last seen in the store; `undefined` when not known. */
-  readonly leader: string | undefined;
-  /** The fencing token of this replica's term while it leads; `undefined` otherwise. */
-  readonly fencingToken: number | undefined;
-}
-
-/** Where the elector writes; Nest's `Logger` fits. Default `console`. */
-export interface ElectorLogger {
-  log(message: string): void;
-  warn(message: string): void;
-  debug?(message: string): void;
-}
-
-/** Extra settings of {@link LeaderElector}, each with a default. */
-export interface LeaderElectorSettings {
-  /** Time source of the elector's loops and deadline. Default `realClock`. */
-  clock?: Clock;
-  /** Default `console`. */
-  logger?: ElectorLogger;
-  /** Random numbers in [0, 1) for the acquire jitter. Default `Math.random`. */
-  random?: () => number;
-}
 
 /** A store call as sent, whatever the elector made of it. */
 interface SentCall {
@@ -79,7 +52,7 @@ export class LeaderElector {
   private readonly clock: Clock;
   private readonly logger: ElectorLogger;
   private readonly loop: ElectorLoop;
-  private readonly subject: BehaviorSubject<Leadership>;
+  private readonly feed: LeadershipFeed;
   /** Loops that run only while this replica leads. */
   private readonly gated = new Set<GatedLoop>();
   /** Ends the term when no renewal was confirmed within the renew deadline. */
@@ -115,8 +88,8 @@ export class LeaderElector {
     this.store = this.options.store ?? new InMemoryLeaseStore(this.clock);
     this.identity = this.options.identity;
     this.name = this.options.name;
-    this.subject = new BehaviorSubject(this.snapshot());
-    this.leadership$ = this.subject.asObservable();
+    this.feed = new LeadershipFeed(this.snapshot());
+    this.leadership$ = this.feed.leadership$;
     const { retryPeriod } = this.options;
     this.loop = new ElectorLoop(
       (signal) => this.tick(signal),
@@ -243,7 +216,7 @@ export class LeaderElector {
     }, left());
     // Called even with no time left: a store closes its connections without waiting then.
     await this.closeQuietly(() => this.store.close?.(), left());
-    this.subject.complete();
+    this.feed.complete();
   }
 
   private async tick(signal: AbortSignal): Promise<void> {
@@ -369,15 +342,7 @@ export class LeaderElector {
   }
 
   private publish(): void {
-    const next = this.snapshot();
-    const last = this.subject.value;
-    if (
-      next.leading !== last.leading ||
-      next.leader !== last.leader ||
-      next.fencingToken !== last.fencingToken
-    ) {
-      this.subject.next(next);
-    }
+    this.feed.publish(this.snapshot());
   }
 
   private snapshot(): Leadership {
