@@ -10,20 +10,12 @@ import {
 } from './leader-election-options.js';
 import { describe, messages } from './leader-messages.js';
 import { LeadershipFeed, type Leadership } from './leadership.js';
-import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
+import type { AcquireResult, Lease, LeaseStore } from './lease-store.js';
 import { InMemoryLeaseStore } from './memory-lease-store.js';
+import { ReleaseWatch } from './release-watch.js';
+import { SentCalls } from './sent-call.js';
 import { storeCall } from './store-call.js';
-
-/** A store call as sent, whatever the elector made of it. */
-interface SentCall {
-  /** Settles when the store answers or fails, never rejects. */
-  settled: Promise<void>;
-  done: boolean;
-  /** Clock time after which the store no longer applies it (its timeout). */
-  readonly deadline: number;
-  /** The term an acquire took, even one that answered after the elector gave up on it. */
-  lease: Lease | undefined;
-}
+import { StoreFailures } from './store-failures.js';
 
 /** A loop that runs only while this replica leads: told whenever leadership may have changed. */
 export interface GatedLoop {
@@ -53,6 +45,10 @@ export class LeaderElector {
   private readonly logger: ElectorLogger;
   private readonly loop: ElectorLoop;
   private readonly feed: LeadershipFeed;
+  /** The latest acquire or renew sent, with what it settled with (even after giving up on it). */
+  private readonly calls: SentCalls;
+  private readonly watch: ReleaseWatch;
+  private readonly failures: StoreFailures;
   /** Loops that run only while this replica leads. */
   private readonly gated = new Set<GatedLoop>();
   /** Ends the term when no renewal was confirmed within the renew deadline. */
@@ -65,17 +61,10 @@ export class LeaderElector {
   private leader: string | undefined = undefined;
   /** Clock time of the latest store answer that showed another replica holding the lease. */
   private leaderSeenAt = -Infinity;
-  private watch: LeaseWatch | undefined = undefined;
-  private watching: Promise<unknown> | undefined = undefined;
-  private failures = 0;
-  private lastFailure: string | undefined = undefined;
   private untrustedSeen = false;
-  private watchFailing = false;
   private stopping: Promise<void> | undefined = undefined;
   /** Set when shutdown begins: no acquire is sent from then on. */
   private retiring = false;
-  /** The latest acquire or renew sent, with what it settled with (even after giving up on it). */
-  private lastCall: SentCall | undefined = undefined;
 
   /** @param options - see {@link LeaderElectionOptions} for defaults; checked here. */
   constructor(options: LeaderElectionOptions, settings: LeaderElectorSettings = {}) {
@@ -98,6 +87,13 @@ export class LeaderElector {
       this.clock,
       settings.random ?? Math.random,
     );
+    this.calls = new SentCalls(this.clock);
+    const released = (): void => {
+      if (!this.leading && this.stopping === undefined) this.loop.trigger();
+    };
+    const stopping = (): boolean => this.stopping !== undefined;
+    this.watch = new ReleaseWatch(this.store, this.name, this.logger, released, stopping);
+    this.failures = new StoreFailures(this.name, retryPeriod, this.logger);
   }
 
   /** Whether this replica leads now. */
@@ -186,7 +182,7 @@ export class LeaderElector {
     await this.loop.stop();
     // The loop gave up on its call at once; the store may still answer, or a server that
     // waited on a lock may still write, until the call's own deadline.
-    const last = this.lastCall;
+    const last = this.calls.latest;
     if (last !== undefined && !last.done) {
       const wait = Math.min(left(), last.deadline - clock.now());
       if (wait > 0) await settleWithin(last.settled, wait, clock);
@@ -210,10 +206,7 @@ export class LeaderElector {
       }
     }
     this.term = undefined;
-    await this.closeQuietly(async () => {
-      await this.watching;
-      await this.watch?.close();
-    }, left());
+    await this.closeQuietly(() => this.watch.close(), left());
     // Called even with no time left: a store closes its connections without waiting then.
     await this.closeQuietly(() => this.store.close?.(), left());
     this.feed.complete();
@@ -224,26 +217,9 @@ export class LeaderElector {
       if (this.leading) await this.renew(signal);
       return;
     }
-    this.keepWatching();
+    this.watch.keep();
     if (this.leading) await this.renew(signal);
     else await this.acquire(signal);
-  }
-
-  /** Sends a store call, keeping it as {@link lastCall} until a later one. */
-  private send<T>(timeout: number, call: () => Promise<T>): Promise<T> {
-    const deadline = this.clock.now() + timeout;
-    const sent: SentCall = { settled: Promise.resolve(), done: false, deadline, lease: undefined };
-    const pending = call();
-    sent.settled = pending.then(
-      (result) => {
-        sent.done = true;
-        const taken = result as Partial<AcquireResult> | undefined;
-        if (typeof taken === 'object' && taken?.acquired === true) sent.lease = taken.lease;
-      },
-      () => void (sent.done = true),
-    );
-    this.lastCall = sent;
-    return pending;
   }
 
   private async acquire(signal: AbortSignal): Promise<void> {
@@ -253,14 +229,14 @@ export class LeaderElector {
     try {
       const timeout = options.renewDeadline;
       const call = (): Promise<AcquireResult> =>
-        this.send(timeout, () =>
+        this.calls.send(timeout, () =>
           this.store.acquire(name, identity, options.leaseDuration, { timeout }),
         );
       result = await storeCall(call, 'acquire', timeout, clock, signal);
     } catch (error) {
-      return this.failed('acquire', error, signal);
+      return this.failures.failed('acquire', error, signal);
     }
-    this.answered();
+    this.failures.answered();
     if (result.acquired) {
       this.term = result.lease;
       // Sent before shutdown began: kept to be released, never led.
@@ -286,15 +262,15 @@ export class LeaderElector {
       // An answer after the deadline could not keep this replica leading anyway.
       const ms = Math.max(1, this.validUntil - sent);
       const call = (): Promise<boolean> =>
-        this.send(ms, () =>
+        this.calls.send(ms, () =>
           this.store.renew(this.name, term, this.options.leaseDuration, { timeout: ms }),
         );
       renewed = await storeCall(call, 'renew', ms, this.clock, signal);
     } catch (error) {
       // The deadline timer ends the term if no renewal gets through in time.
-      return this.failed('renew', error, signal);
+      return this.failures.failed('renew', error, signal);
     }
-    this.answered();
+    this.failures.answered();
     if (term !== this.term) return;
     if (renewed) return this.confirm(sent);
     this.term = undefined;
@@ -352,46 +328,6 @@ export class LeaderElector {
       leader: this.leader,
       fencingToken: this.leading ? this.term!.token : undefined,
     };
-  }
-
-  private failed(operation: string, error: unknown, signal: AbortSignal): void {
-    if (signal.aborted) return; // stopping: not a store failure
-    this.failures++;
-    const text = describe(error);
-    const message = messages.storeFailed(this.name, operation, text, this.options.retryPeriod);
-    // Once per kind of failure, not once per retry.
-    if (this.failures === 1 || text !== this.lastFailure) this.logger.warn(message);
-    else this.logger.debug?.(message);
-    this.lastFailure = text;
-  }
-
-  private answered(): void {
-    if (this.failures > 0) this.logger.log(messages.storeBack(this.name, this.failures));
-    this.failures = 0;
-    this.lastFailure = undefined;
-  }
-
-  /** Subscribes to release announcements, again after a lost subscription; never waits for it. */
-  private keepWatching(): void {
-    const store = this.store;
-    if (store.watch === undefined || this.watching !== undefined) return;
-    if (this.watch?.active === true) return;
-    const released = (): void => {
-      if (!this.leading && this.stopping === undefined) this.loop.trigger();
-    };
-    this.watching = store.watch(this.name, released).then(
-      (watch) => {
-        this.watching = undefined;
-        this.watchFailing = false;
-        if (this.stopping !== undefined) return watch.close();
-        this.watch = watch;
-      },
-      (error: unknown) => {
-        this.watching = undefined;
-        if (!this.watchFailing) this.logger.warn(messages.watchFailed(this.name, describe(error)));
-        this.watchFailing = true;
-      },
-    );
   }
 
   /** Runs `close`, waiting for it no longer than `ms`. */
