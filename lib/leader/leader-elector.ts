@@ -1,14 +1,15 @@
 import type { Observable } from 'rxjs';
-import { Deadline, realClock, settleWithin, type Clock } from '../wait/internal.js';
+import { Deadline, realClock, type Clock } from '../wait/internal.js';
 import { ElectorLoop } from './elector-loop.js';
 import type { ElectorLogger, LeaderElectorSettings } from './elector-settings.js';
+import { shutDown, type ShutdownParts } from './elector-shutdown.js';
 import {
   ACQUIRE_JITTER,
   checkLeaderElection,
   type CheckedLeaderElectionOptions,
   type LeaderElectionOptions,
 } from './leader-election-options.js';
-import { describe, messages } from './leader-messages.js';
+import { messages } from './leader-messages.js';
 import { LeadershipFeed, type Leadership } from './leadership.js';
 import type { AcquireResult, Lease, LeaseStore } from './lease-store.js';
 import { InMemoryLeaseStore } from './memory-lease-store.js';
@@ -170,46 +171,33 @@ export class LeaderElector {
    * Idempotent.
    */
   stop(release: boolean, timeout = 0): Promise<void> {
-    const { retryPeriod } = this.options;
-    return (this.stopping ??= this.shutdown(release, Math.max(timeout, retryPeriod)));
+    const bound = Math.max(timeout, this.options.retryPeriod);
+    return (this.stopping ??= shutDown(this.shutdownParts(), release, bound));
   }
 
-  private async shutdown(release: boolean, timeout: number): Promise<void> {
-    const { clock, name, identity } = this;
-    const end = clock.now() + timeout;
-    const left = (): number => Math.max(0, end - clock.now());
-    this.retiring = true;
-    await this.loop.stop();
-    // The loop gave up on its call at once; the store may still answer, or a server that
-    // waited on a lock may still write, until the call's own deadline.
-    const last = this.calls.latest;
-    if (last !== undefined && !last.done) {
-      const wait = Math.min(left(), last.deadline - clock.now());
-      if (wait > 0) await settleWithin(last.settled, wait, clock);
-    }
-    const term = this.term ?? last?.lease;
-    // Unsure whether the last call took the lease: release every term of this identity.
-    const unsure = last !== undefined && !last.done;
-    this.lose(undefined);
-    if (release && (term !== undefined || unsure)) {
-      const lease: Lease = term ?? { holder: identity, token: 0 };
-      try {
-        const ms = Math.min(this.options.retryPeriod, left());
-        // No deadline for the store: a release that lands late still only ends this identity's
-        // terms, and it must land after any acquire still queued before it.
-        const call = (): Promise<boolean> => this.store.release(name, lease);
-        if (await storeCall(call, 'release', ms, clock, new AbortController().signal)) {
-          this.logger.log(messages.released(name));
-        }
-      } catch (error) {
-        this.logger.warn(messages.releaseFailed(name, describe(error)));
-      }
-    }
-    this.term = undefined;
-    await this.closeQuietly(() => this.watch.close(), left());
-    // Called even with no time left: a store closes its connections without waiting then.
-    await this.closeQuietly(() => this.store.close?.(), left());
-    this.feed.complete();
+  /** The elector's parts for {@link shutDown}, with the steps on its own state. */
+  private shutdownParts(): ShutdownParts {
+    const { name, identity, clock, store, logger, calls, watch, loop, feed } = this;
+    const { retryPeriod } = this.options;
+    return {
+      name,
+      identity,
+      retryPeriod,
+      clock,
+      store,
+      logger,
+      calls,
+      watch,
+      loop,
+      feed,
+      retire: () => this.retire(),
+      stepDown: () => {
+        const term = this.term;
+        this.lose(undefined);
+        return term;
+      },
+      forgetTerm: () => void (this.term = undefined),
+    };
   }
 
   private async tick(signal: AbortSignal): Promise<void> {
@@ -328,13 +316,5 @@ export class LeaderElector {
       leader: this.leader,
       fencingToken: this.leading ? this.term!.token : undefined,
     };
-  }
-
-  /** Runs `close`, waiting for it no longer than `ms`. */
-  private async closeQuietly(close: () => Promise<void> | undefined, ms: number): Promise<void> {
-    const closing = Promise.resolve()
-      .then(close)
-      .catch((error: unknown) => this.logger.warn(describe(error)));
-    await settleWithin(closing, ms, this.clock);
   }
 }
