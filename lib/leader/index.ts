@@ -1,10 +1,7 @@
-export {
-  LeaderElector,
-  type Leadership,
-  type ElectorLogger,
-  type LeaderElectorSettings,
-} from './leader-elector.js';
-export type { LeaderElectionOptions } from './leader-election.options.js';
+export { LeaderElector } from './leader-elector.js';
+export type { Leadership } from './leadership.js';
+export type { ElectorLogger, LeaderElectorSettings } from './elector-settings.js';
+export type { LeaderElectionOptions } from './leader-election-options.js';
 export type {
   AcquireResult,
   Lease,

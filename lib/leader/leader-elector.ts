@@ -1,56 +1,22 @@
-import { BehaviorSubject, type Observable } from 'rxjs';
-import { Deadline, realClock, settleWithin, type Clock } from '../wait/internal.js';
+import type { Observable } from 'rxjs';
+import { Deadline, realClock, type Clock } from '../wait/internal.js';
 import { ElectorLoop } from './elector-loop.js';
+import type { ElectorLogger, LeaderElectorSettings } from './elector-settings.js';
+import { shutDown, type ShutdownParts } from './elector-shutdown.js';
 import {
   ACQUIRE_JITTER,
   checkLeaderElection,
   type CheckedLeaderElectionOptions,
   type LeaderElectionOptions,
-} from './leader-election.options.js';
-import { describe, messages } from './leader.messages.js';
-import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
+} from './leader-election-options.js';
+import { messages } from './leader-messages.js';
+import { LeadershipFeed, type Leadership } from './leadership.js';
+import type { AcquireResult, Lease, LeaseStore } from './lease-store.js';
 import { InMemoryLeaseStore } from './memory-lease-store.js';
+import { ReleaseWatch } from './release-watch.js';
+import { SentCalls } from './sent-call.js';
 import { storeCall } from './store-call.js';
-
-/** Where this replica stands, from {@link LeaderElector.leadership$}. */
-export interface Leadership {
-  /** Whether this replica leads (holds a lease renewed within the renew deadline). */
-  readonly leading: boolean;
-  /** This replica's identity. */
-  readonly identity: string;
-  /** The identity of the leader as last seen in the store; `undefined` when not known. */
-  readonly leader: string | undefined;
-  /** The fencing token of this replica's term while it leads; `undefined` otherwise. */
-  readonly fencingToken: number | undefined;
-}
-
-/** Where the elector writes; Nest's `Logger` fits. Default `console`. */
-export interface ElectorLogger {
-  log(message: string): void;
-  warn(message: string): void;
-  debug?(message: string): void;
-}
-
-/** Extra settings of {@link LeaderElector}, each with a default. */
-export interface LeaderElectorSettings {
-  /** Time source of the elector's loops and deadline. Default `realClock`. */
-  clock?: Clock;
-  /** Default `console`. */
-  logger?: ElectorLogger;
-  /** Random numbers in [0, 1) for the acquire jitter. Default `Math.random`. */
-  random?: () => number;
-}
-
-/** A store call as sent, whatever the elector made of it. */
-interface SentCall {
-  /** Settles when the store answers or fails, never rejects. */
-  settled: Promise<void>;
-  done: boolean;
-  /** Clock time after which the store no longer applies it (its timeout). */
-  readonly deadline: number;
-  /** The term an acquire took, even one that answered after the elector gave up on it. */
-  lease: Lease | undefined;
-}
+import { StoreFailures } from './store-failures.js';
 
 /** A loop that runs only while this replica leads: told whenever leadership may have changed. */
 export interface GatedLoop {
@@ -79,7 +45,11 @@ export class LeaderElector {
   private readonly clock: Clock;
   private readonly logger: ElectorLogger;
   private readonly loop: ElectorLoop;
-  private readonly subject: BehaviorSubject<Leadership>;
+  private readonly feed: LeadershipFeed;
+  /** The latest acquire or renew sent, with what it settled with (even after giving up on it). */
+  private readonly calls: SentCalls;
+  private readonly watch: ReleaseWatch;
+  private readonly failures: StoreFailures;
   /** Loops that run only while this replica leads. */
   private readonly gated = new Set<GatedLoop>();
   /** Ends the term when no renewal was confirmed within the renew deadline. */
@@ -92,17 +62,10 @@ export class LeaderElector {
   private leader: string | undefined = undefined;
   /** Clock time of the latest store answer that showed another replica holding the lease. */
   private leaderSeenAt = -Infinity;
-  private watch: LeaseWatch | undefined = undefined;
-  private watching: Promise<unknown> | undefined = undefined;
-  private failures = 0;
-  private lastFailure: string | undefined = undefined;
   private untrustedSeen = false;
-  private watchFailing = false;
   private stopping: Promise<void> | undefined = undefined;
   /** Set when shutdown begins: no acquire is sent from then on. */
   private retiring = false;
-  /** The latest acquire or renew sent, with what it settled with (even after giving up on it). */
-  private lastCall: SentCall | undefined = undefined;
 
   /** @param options - see {@link LeaderElectionOptions} for defaults; checked here. */
   constructor(options: LeaderElectionOptions, settings: LeaderElectorSettings = {}) {
@@ -115,8 +78,8 @@ export class LeaderElector {
     this.store = this.options.store ?? new InMemoryLeaseStore(this.clock);
     this.identity = this.options.identity;
     this.name = this.options.name;
-    this.subject = new BehaviorSubject(this.snapshot());
-    this.leadership$ = this.subject.asObservable();
+    this.feed = new LeadershipFeed(this.snapshot());
+    this.leadership$ = this.feed.leadership$;
     const { retryPeriod } = this.options;
     this.loop = new ElectorLoop(
       (signal) => this.tick(signal),
@@ -125,6 +88,13 @@ export class LeaderElector {
       this.clock,
       settings.random ?? Math.random,
     );
+    this.calls = new SentCalls(this.clock);
+    const released = (): void => {
+      if (!this.leading && this.stopping === undefined) this.loop.trigger();
+    };
+    const stopping = (): boolean => this.stopping !== undefined;
+    this.watch = new ReleaseWatch(this.store, this.name, this.logger, released, stopping);
+    this.failures = new StoreFailures(this.name, retryPeriod, this.logger);
   }
 
   /** Whether this replica leads now. */
@@ -201,49 +171,33 @@ export class LeaderElector {
    * Idempotent.
    */
   stop(release: boolean, timeout = 0): Promise<void> {
-    const { retryPeriod } = this.options;
-    return (this.stopping ??= this.shutdown(release, Math.max(timeout, retryPeriod)));
+    const bound = Math.max(timeout, this.options.retryPeriod);
+    return (this.stopping ??= shutDown(this.shutdownParts(), release, bound));
   }
 
-  private async shutdown(release: boolean, timeout: number): Promise<void> {
-    const { clock, name, identity } = this;
-    const end = clock.now() + timeout;
-    const left = (): number => Math.max(0, end - clock.now());
-    this.retiring = true;
-    await this.loop.stop();
-    // The loop gave up on its call at once; the store may still answer, or a server that
-    // waited on a lock may still write, until the call's own deadline.
-    const last = this.lastCall;
-    if (last !== undefined && !last.done) {
-      const wait = Math.min(left(), last.deadline - clock.now());
-      if (wait > 0) await settleWithin(last.settled, wait, clock);
-    }
-    const term = this.term ?? last?.lease;
-    // Unsure whether the last call took the lease: release every term of this identity.
-    const unsure = last !== undefined && !last.done;
-    this.lose(undefined);
-    if (release && (term !== undefined || unsure)) {
-      const lease: Lease = term ?? { holder: identity, token: 0 };
-      try {
-        const ms = Math.min(this.options.retryPeriod, left());
-        // No deadline for the store: a release that lands late still only ends this identity's
-        // terms, and it must land after any acquire still queued before it.
-        const call = (): Promise<boolean> => this.store.release(name, lease);
-        if (await storeCall(call, 'release', ms, clock, new AbortController().signal)) {
-          this.logger.log(messages.released(name));
-        }
-      } catch (error) {
-        this.logger.warn(messages.releaseFailed(name, describe(error)));
-      }
-    }
-    this.term = undefined;
-    await this.closeQuietly(async () => {
-      await this.watching;
-      await this.watch?.close();
-    }, left());
-    // Called even with no time left: a store closes its connections without waiting then.
-    await this.closeQuietly(() => this.store.close?.(), left());
-    this.subject.complete();
+  /** The elector's parts for {@link shutDown}, with the steps on its own state. */
+  private shutdownParts(): ShutdownParts {
+    const { name, identity, clock, store, logger, calls, watch, loop, feed } = this;
+    const { retryPeriod } = this.options;
+    return {
+      name,
+      identity,
+      retryPeriod,
+      clock,
+      store,
+      logger,
+      calls,
+      watch,
+      loop,
+      feed,
+      retire: () => this.retire(),
+      stepDown: () => {
+        const term = this.term;
+        this.lose(undefined);
+        return term;
+      },
+      forgetTerm: () => void (this.term = undefined),
+    };
   }
 
   private async tick(signal: AbortSignal): Promise<void> {
@@ -251,26 +205,9 @@ export class LeaderElector {
       if (this.leading) await this.renew(signal);
       return;
     }
-    this.keepWatching();
+    this.watch.keep();
     if (this.leading) await this.renew(signal);
     else await this.acquire(signal);
-  }
-
-  /** Sends a store call, keeping it as {@link lastCall} until a later one. */
-  private send<T>(timeout: number, call: () => Promise<T>): Promise<T> {
-    const deadline = this.clock.now() + timeout;
-    const sent: SentCall = { settled: Promise.resolve(), done: false, deadline, lease: undefined };
-    const pending = call();
-    sent.settled = pending.then(
-      (result) => {
-        sent.done = true;
-        const taken = result as Partial<AcquireResult> | undefined;
-        if (typeof taken === 'object' && taken?.acquired === true) sent.lease = taken.lease;
-      },
-      () => void (sent.done = true),
-    );
-    this.lastCall = sent;
-    return pending;
   }
 
   private async acquire(signal: AbortSignal): Promise<void> {
@@ -280,14 +217,14 @@ export class LeaderElector {
     try {
       const timeout = options.renewDeadline;
       const call = (): Promise<AcquireResult> =>
-        this.send(timeout, () =>
+        this.calls.send(timeout, () =>
           this.store.acquire(name, identity, options.leaseDuration, { timeout }),
         );
       result = await storeCall(call, 'acquire', timeout, clock, signal);
     } catch (error) {
-      return this.failed('acquire', error, signal);
+      return this.failures.failed('acquire', error, signal);
     }
-    this.answered();
+    this.failures.answered();
     if (result.acquired) {
       this.term = result.lease;
       // Sent before shutdown began: kept to be released, never led.
@@ -313,15 +250,15 @@ export class LeaderElector {
       // An answer after the deadline could not keep this replica leading anyway.
       const ms = Math.max(1, this.validUntil - sent);
       const call = (): Promise<boolean> =>
-        this.send(ms, () =>
+        this.calls.send(ms, () =>
           this.store.renew(this.name, term, this.options.leaseDuration, { timeout: ms }),
         );
       renewed = await storeCall(call, 'renew', ms, this.clock, signal);
     } catch (error) {
       // The deadline timer ends the term if no renewal gets through in time.
-      return this.failed('renew', error, signal);
+      return this.failures.failed('renew', error, signal);
     }
-    this.answered();
+    this.failures.answered();
     if (term !== this.term) return;
     if (renewed) return this.confirm(sent);
     this.term = undefined;
@@ -369,15 +306,7 @@ export class LeaderElector {
   }
 
   private publish(): void {
-    const next = this.snapshot();
-    const last = this.subject.value;
-    if (
-      next.leading !== last.leading ||
-      next.leader !== last.leader ||
-      next.fencingToken !== last.fencingToken
-    ) {
-      this.subject.next(next);
-    }
+    this.feed.publish(this.snapshot());
   }
 
   private snapshot(): Leadership {
@@ -387,53 +316,5 @@ export class LeaderElector {
       leader: this.leader,
       fencingToken: this.leading ? this.term!.token : undefined,
     };
-  }
-
-  private failed(operation: string, error: unknown, signal: AbortSignal): void {
-    if (signal.aborted) return; // stopping: not a store failure
-    this.failures++;
-    const text = describe(error);
-    const message = messages.storeFailed(this.name, operation, text, this.options.retryPeriod);
-    // Once per kind of failure, not once per retry.
-    if (this.failures === 1 || text !== this.lastFailure) this.logger.warn(message);
-    else this.logger.debug?.(message);
-    this.lastFailure = text;
-  }
-
-  private answered(): void {
-    if (this.failures > 0) this.logger.log(messages.storeBack(this.name, this.failures));
-    this.failures = 0;
-    this.lastFailure = undefined;
-  }
-
-  /** Subscribes to release announcements, again after a lost subscription; never waits for it. */
-  private keepWatching(): void {
-    const store = this.store;
-    if (store.watch === undefined || this.watching !== undefined) return;
-    if (this.watch?.active === true) return;
-    const released = (): void => {
-      if (!this.leading && this.stopping === undefined) this.loop.trigger();
-    };
-    this.watching = store.watch(this.name, released).then(
-      (watch) => {
-        this.watching = undefined;
-        this.watchFailing = false;
-        if (this.stopping !== undefined) return watch.close();
-        this.watch = watch;
-      },
-      (error: unknown) => {
-        this.watching = undefined;
-        if (!this.watchFailing) this.logger.warn(messages.watchFailed(this.name, describe(error)));
-        this.watchFailing = true;
-      },
-    );
-  }
-
-  /** Runs `close`, waiting for it no longer than `ms`. */
-  private async closeQuietly(close: () => Promise<void> | undefined, ms: number): Promise<void> {
-    const closing = Promise.resolve()
-      .then(close)
-      .catch((error: unknown) => this.logger.warn(describe(error)));
-    await settleWithin(closing, ms, this.clock);
   }
 }

@@ -1,5 +1,5 @@
 import { importOptional } from '../optional-peer.js';
-import { messages } from './leader.messages.js';
+import { messages } from './leader-messages.js';
 
 /**
  * Loads a lease store's driver (`ioredis`, `pg`) when the store first needs it; a missing one is

@@ -1,5 +1,5 @@
 import { type Clock, Deadline } from '../wait/internal.js';
-import { messages } from './leader.messages.js';
+import { messages } from './leader-messages.js';
 
 /** A lease store call that did not answer in time; the elector treats it as failed. */
 export class LeaseStoreTimeoutError extends Error {

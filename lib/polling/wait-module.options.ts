@@ -13,7 +13,7 @@ import {
   checkLeaderElection,
   type CheckedLeaderElectionOptions,
   type LeaderElectionOptions,
-} from '../leader/leader-election.options.js';
+} from '../leader/leader-election-options.js';
 
 /** The lifecycle hook on which `WaitModule` aborts the loops' stop signal. */
 export type ShutdownHook =

@@ -5,7 +5,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { LeaderElector } from '../leader/leader-elector.js';
-import { messages as leaderMessages } from '../leader/leader.messages.js';
+import { messages as leaderMessages } from '../leader/leader-messages.js';
 import type { PollingFn } from './polling.interfaces.js';
 import { ManagedLoop } from './loop/managed-loop.js';
 import type { LoopHost, LoopSettings } from './loop/loop-settings.js';

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { LeaderElector } from '../leader/leader-elector.js';
-import { messages as leaderMessages } from '../leader/leader.messages.js';
+import { messages as leaderMessages } from '../leader/leader-messages.js';
 import { type Clock, settleWithin } from '../wait/internal.js';
 import type { ManagedLoop } from './loop/managed-loop.js';
 import { messages } from './polling.messages.js';

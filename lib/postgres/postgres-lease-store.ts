@@ -6,7 +6,7 @@ import type {
   LeaseStore,
   LeaseWatch,
 } from '../leader/lease-store.js';
-import { messages } from '../leader/leader.messages.js';
+import { messages } from '../leader/leader-messages.js';
 import { LeaseCallLateError, ServerDeadline } from '../leader/server-deadline.js';
 import { checkPostgresOptions, type PostgresLeaseStoreOptions } from './postgres-options.js';
 import { PostgresPool } from './postgres-pool.js';

@@ -1,5 +1,5 @@
 import type { Pool, PoolConfig } from 'pg';
-import { messages } from '../leader/leader.messages.js';
+import { messages } from '../leader/leader-messages.js';
 
 /** How `PostgresLeaseStore` reaches PostgreSQL; every field has a default. */
 export interface PostgresLeaseStoreOptions {

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { LeaseWatch } from '../leader/lease-store.js';
-import { messages } from '../leader/leader.messages.js';
+import { messages } from '../leader/leader-messages.js';
 import { destroySocket, type PostgresPool } from './postgres-pool.js';
 
 interface Listener {

@@ -1,5 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { messages } from '../leader/leader.messages.js';
+import { messages } from '../leader/leader-messages.js';
 
 /** How `RedisLeaseStore` reaches Redis; every field has a default. */
 export interface RedisLeaseStoreOptions {

@@ -1,5 +1,5 @@
 import type { Lease } from '../leader/lease-store.js';
-import { messages } from '../leader/leader.messages.js';
+import { messages } from '../leader/leader-messages.js';
 
 /*
  * The Lua scripts of RedisLeaseStore. Values are 'nestjs-wait/1 <token> <holder>'; anything else

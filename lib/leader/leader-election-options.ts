@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { toMillis, type Duration, checkKeys, checkObject } from '../wait/internal.js';
 import type { LeaseStore } from './lease-store.js';
-import { messages } from './leader.messages.js';
+import { messages } from './leader-messages.js';
 
 /** Leader election: which lease the replicas compete for, where it lives, and its timings. */
 export interface LeaderElectionOptions {
