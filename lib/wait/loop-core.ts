@@ -38,6 +38,8 @@ export class LoopCore implements TimerEntry {
   /** Non-sliding: the absolute target of the wait planned (the queue may move `due` up to now). */
   private target = 0;
   readonly queue: TimerQueue;
+  /** The callbacks of the runs that return a promise; see settleLater(). */
+  private callbacks: SettleCallbacks | undefined = undefined;
 
   constructor(
     private readonly strategy: LoopStrategy,
@@ -128,21 +130,22 @@ export class LoopCore implements TimerEntry {
     try {
       result = this.strategy.run(iteration, now);
     } catch (error) {
-      return this.settle(true, error);
+      return this.settle(true, error, now);
     }
     if (isThenable(result)) this.settleLater(result);
-    else this.settle(false, result);
+    else this.settle(false, result, now);
   }
 
-  /** A method of its own: its closures would make fire() allocate a context on every run. */
+  /**
+   * Settles when `result` does, through callbacks made on the first run that returns a promise
+   * and kept: none for a loop whose runs return synchronously, and none made a run.
+   */
   private settleLater(result: PromiseLike<unknown>): void {
+    const callbacks = (this.callbacks ??= settleCallbacks(this));
     try {
-      result.then(
-        (value) => this.settle(false, value),
-        (error) => this.settle(true, error),
-      );
+      result.then(callbacks.fulfilled, callbacks.rejected);
     } catch (error) {
-      this.settle(true, error);
+      this.settle(true, error, undefined);
     }
   }
 
@@ -220,9 +223,14 @@ export class LoopCore implements TimerEntry {
     return this.state === RUNNING && !this.sliding && !this.rerun ? this.due : undefined;
   }
 
-  private settle(failed: boolean, value: unknown): void {
+  /** @internal A run's promise settled (see settleLater()). */
+  settled(failed: boolean, value: unknown): void {
+    this.settle(failed, value, undefined);
+  }
+
+  private settle(failed: boolean, value: unknown, now: number | undefined): void {
     if (this.state !== RUNNING) return;
-    const end = this.strategy.settled(failed, value);
+    const end = this.strategy.settled(failed, value, now);
     if (end !== undefined) return this.end(end);
     if (this.stopEnd !== undefined) return this.end(this.stopEnd);
     const refused = this.strategy.admit();
@@ -266,4 +274,17 @@ export class LoopCore implements TimerEntry {
     this.queue.remove(this);
     this.strategy.ended(end);
   }
+}
+
+interface SettleCallbacks {
+  readonly fulfilled: (value: unknown) => void;
+  readonly rejected: (error: unknown) => void;
+}
+
+/** Outside the class: a closure made in one of its methods would capture that method's scope. */
+function settleCallbacks(core: LoopCore): SettleCallbacks {
+  return {
+    fulfilled: (value) => core.settled(false, value),
+    rejected: (error) => core.settled(true, error),
+  };
 }

@@ -32,8 +32,12 @@ export interface LoopStrategy {
   admit(): LoopEnd | undefined;
   /** One run, numbered from 1 for this core. What it throws or rejects with is a failed run. */
   run(iteration: number, now: number): unknown;
-  /** A run settled (`failed`: `value` is what it threw): `undefined` goes on, an end ends the loop. */
-  settled(failed: boolean, value: unknown): LoopEnd | undefined;
+  /**
+   * A run settled (`failed`: `value` is what it threw): `undefined` goes on, an end ends the loop.
+   * `now` is the batch's time when the run returned or threw synchronously (it held the event
+   * loop since), `undefined` when it returned a promise.
+   */
+  settled(failed: boolean, value: unknown, now: number | undefined): LoopEnd | undefined;
   /** Called once, synchronously, when the loop has ended and no run is in flight. */
   ended(end: LoopEnd): void;
 }

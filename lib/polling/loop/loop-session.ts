@@ -113,9 +113,9 @@ export class LoopSession implements LoopStrategy, SignalSource {
     return new RunDeadline(loop.clock, loop.name, timeout, now, () => loop.runTimedOut(timeout));
   }
 
-  settled(failed: boolean, error: unknown): LoopEnd | undefined {
+  settled(failed: boolean, error: unknown, now: number | undefined): LoopEnd | undefined {
     if (!failed) {
-      this.loop.runSucceeded();
+      this.loop.runSucceeded(now);
       return undefined;
     }
     // A run that gave up because the stop aborted its signal was stopped, not failed; one that

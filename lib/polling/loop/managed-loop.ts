@@ -27,7 +27,10 @@ export class ManagedLoop {
    * stopped.
    */
   runningSince: number | undefined = undefined;
-  /** As {@link ManagedLoop.runningSince}: the last success, in whole milliseconds. */
+  /**
+   * As {@link ManagedLoop.runningSince}: the last success, in whole milliseconds; for a run that
+   * returned synchronously, the time its batch began.
+   */
   lastSucceededAt: number | undefined = undefined;
   lastError: unknown = undefined;
   /** Whether the loop should be running: set by start(), cleared by stop(). */
@@ -169,12 +172,15 @@ export class ManagedLoop {
     return iteration;
   }
 
-  /** LoopSession: the run succeeded. */
-  runSucceeded(): void {
+  /**
+   * LoopSession: the run succeeded; `now` is its batch's time when it returned synchronously, and
+   * counts as the time it succeeded (a clock read would cost more than such a run).
+   */
+  runSucceeded(now: number | undefined): void {
     const failuresBefore = this.consecutiveFailures;
     this.consecutiveFailures = 0;
     this.backoff = undefined;
-    this.lastSucceededAt = Math.floor(this.clock.now());
+    this.lastSucceededAt = Math.floor(now ?? this.clock.now());
     this.observer.runSucceeded(this, failuresBefore);
     this.release();
   }
