@@ -172,6 +172,26 @@ if (want('cpu')) {
     `${pct(ws.rate)} sync, ${pct(wa.rate)} async (chain ${pct(m['chain/sync'].rate)}, ${pct(m['chain/async'].rate)})`,
     kept >= 0.95,
   );
+  // The registry loop (what `@Until` runs) against @nestjs/schedule's interval, and both loops of
+  // nestjs-wait against the chain's rate (issue 13).
+  const rs = m['wait-module/sync'];
+  const ra = m['wait-module/async'];
+  const ss = m['schedule/sync'];
+  const sa = m['schedule/async'];
+  target(
+    "registry CPU per run <= @nestjs/schedule's (sync, async)",
+    `${fmt(rs.cpuMicrosPerRun)} vs ${fmt(ss.cpuMicrosPerRun)}, ${fmt(ra.cpuMicrosPerRun)} vs ${fmt(sa.cpuMicrosPerRun)} µs`,
+    rs.cpuMicrosPerRun <= ss.cpuMicrosPerRun && ra.cpuMicrosPerRun <= sa.cpuMicrosPerRun,
+  );
+  const points = (impl, body) => 100 * (m[`chain/${body}`].rate - m[`${impl}/${body}`].rate);
+  for (const impl of ['wait', 'wait-module']) {
+    const behind = Math.max(points(impl, 'sync'), points(impl, 'async'));
+    target(
+      `${impl === 'wait' ? 'engine' : 'registry'} runs / ideal within 3 points of the chain`,
+      `${fmt(points(impl, 'sync'), 1)} sync, ${fmt(points(impl, 'async'), 1)} async points below`,
+      behind <= 3,
+    );
+  }
 }
 
 if (want('memory')) {
@@ -198,6 +218,11 @@ if (want('memory')) {
     'heap per idle loop: <= 2x the bare chain',
     ratio(m.wait.heapPerLoop, m.chain.heapPerLoop),
     m.wait.heapPerLoop <= 2 * m.chain.heapPerLoop,
+  );
+  target(
+    'registry heap per idle loop: <= 2x the bare chain',
+    ratio(m['wait-module'].heapPerLoop, m.chain.heapPerLoop),
+    m['wait-module'].heapPerLoop <= 2 * m.chain.heapPerLoop,
   );
 }
 
