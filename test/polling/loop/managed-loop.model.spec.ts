@@ -2,7 +2,7 @@
  * The model of ManagedLoop (lib/polling/loop/managed-loop.ts) the registry relies on, checked by
  * fast-check: random sequences of start, stop, trigger, update and runs that succeed, fail or
  * hang, against the invariants (no overlap, no run after stop(), every promise resolves, no
- * timer left, exact counters). The example tests are in managed-loop.spec.ts.
+ * timer left, exact counters). The example tests are in managed-loop.*.spec.ts, one behaviour a file.
  */
 import fc from 'fast-check';
 import type { PollingContext } from '../../../lib/index.js';
