@@ -21,10 +21,9 @@ export class ManagedLoop {
   /** Clock time; `undefined` until it happened. Exact: the telemetry times runs from it. */
   lastStartedAt: number | undefined = undefined;
   /**
-   * Clock times in whole milliseconds (what a status shows), `undefined` until it happened: V8
-   * keeps a small integer in the object itself, and a fraction in a box of its own per field.
-   * The time the loop last began running (a start, or its gate reopening); `undefined` while
-   * stopped.
+   * The time the loop last began running (a start, or its gate reopening), `undefined` while
+   * stopped. In whole milliseconds, as a status shows them: V8 keeps a small integer in the
+   * object itself, a fraction in a box of its own per field.
    */
   runningSince: number | undefined = undefined;
   /**
