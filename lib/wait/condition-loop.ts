@@ -40,7 +40,7 @@ export class ConditionLoop implements LoopStrategy, SignalMember {
       this.reject = reject;
       const { signal } = this;
       // Immediate: the first call is made all the same, and its outcome is read against the
-      // signal (settled()).
+      // signal by admit() once the call has settled.
       if (!signal.aborted) watchSignal(signal, this);
       else if (!this.immediate) this.core.stop(rejectWith(signal.reason));
       this.core.start(initialDelay);

@@ -8,7 +8,8 @@ import { unwatchSignal, watchSignal, type SignalMember } from './signal-group.js
 import { messages } from './wait.messages.js';
 
 /**
- * The strategy of `until` and its siblings: waits from `waits()`, a run's error to `onError`
+ * The strategy of `until` and its siblings: waits from a backoff manager or a (jittered) period,
+ * a run's error to `onError`
  * (without it, the first error ends the loop), ended by the stop signal, whose abort it relays
  * to the core as a member of the signal's one listener.
  */
