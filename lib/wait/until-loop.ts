@@ -9,9 +9,8 @@ import { messages } from './wait.messages.js';
 
 /**
  * The strategy of `until` and its siblings: waits from a backoff manager or a (jittered) period,
- * a run's error to `onError`
- * (without it, the first error ends the loop), ended by the stop signal, whose abort it relays
- * to the core as a member of the signal's one listener.
+ * a run's error to `onError` (without it, the first error ends the loop), ended by the stop
+ * signal, whose abort it relays to the core as a member of the signal's one listener.
  */
 export class UntilLoop implements LoopStrategy, SignalMember {
   groupPrev: SignalMember | null = null;
