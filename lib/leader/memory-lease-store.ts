@@ -1,5 +1,14 @@
 import { realClock, type Clock } from '../wait/internal.js';
-import type { AcquireResult, Lease, LeaseStore, LeaseWatch } from './lease-store.js';
+import type { AcquireResult, Lease, LeaseWatch } from './lease-store.js';
+import type {
+  ClaimResult,
+  ClusterStore,
+  Heartbeat,
+  HeartbeatResult,
+  OwnedLoop,
+  RunRecord,
+} from '../cluster/cluster-store.js';
+import { MemoryClusters } from '../cluster/memory-cluster.js';
 
 interface Held {
   holder: string;
@@ -11,15 +20,20 @@ interface Held {
  * Leases in this process's memory: for one replica, for tests, and as the default store. It
  * elects a leader among the electors of one process only; use `RedisLeaseStore` or
  * `PostgresLeaseStore` across replicas. Time to live is kept on `clock` (default `realClock`).
- * Every call takes effect at once, so a call's `timeout` never matters here.
+ * Every call takes effect at once, so a call's `timeout` never matters here. It implements the
+ * cluster contract too ({@link ClusterStore}), for the replicas of one process (tests).
  */
-export class InMemoryLeaseStore implements LeaseStore {
+export class InMemoryLeaseStore implements ClusterStore {
   private readonly leases = new Map<string, Held>();
   /** Tokens outlive the leases: a new term always gets a greater one. */
   private readonly tokens = new Map<string, number>();
   private readonly watchers = new Map<string, Set<() => void>>();
 
-  constructor(private readonly clock: Clock = realClock) {}
+  private readonly clusters: MemoryClusters;
+
+  constructor(private readonly clock: Clock = realClock) {
+    this.clusters = new MemoryClusters(clock);
+  }
 
   acquire(name: string, identity: string, ttl: number): Promise<AcquireResult> {
     const now = this.clock.now();
@@ -69,6 +83,58 @@ export class InMemoryLeaseStore implements LeaseStore {
       close: (): Promise<void> => {
         watch.active = false;
         listeners.delete(listener);
+        return Promise.resolve();
+      },
+    };
+    return Promise.resolve(watch);
+  }
+
+  heartbeat(cluster: string, beat: Heartbeat): Promise<HeartbeatResult> {
+    return Promise.resolve(this.clusters.heartbeat(cluster, beat));
+  }
+
+  memberLoops(
+    cluster: string,
+    identity: string,
+    digest: string,
+  ): Promise<readonly string[] | undefined> {
+    return Promise.resolve(this.clusters.memberLoops(cluster, identity, digest));
+  }
+
+  claimLoops(
+    cluster: string,
+    identity: string,
+    session: number,
+    loops: readonly string[],
+  ): Promise<readonly ClaimResult[]> {
+    return Promise.resolve(this.clusters.claimLoops(cluster, identity, session, loops));
+  }
+
+  releaseLoops(
+    cluster: string,
+    identity: string,
+    loops: readonly OwnedLoop[],
+    runs: readonly RunRecord[],
+  ): Promise<readonly string[]> {
+    return Promise.resolve(this.clusters.releaseLoops(cluster, identity, loops, runs));
+  }
+
+  leave(
+    cluster: string,
+    identity: string,
+    session: number,
+    runs: readonly RunRecord[],
+  ): Promise<boolean> {
+    return Promise.resolve(this.clusters.leave(cluster, identity, session, runs));
+  }
+
+  watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {
+    const unwatch = this.clusters.watch(cluster, onChange);
+    const watch = {
+      active: true,
+      close: (): Promise<void> => {
+        watch.active = false;
+        unwatch();
         return Promise.resolve();
       },
     };

@@ -1,0 +1,158 @@
+import type { LeaseCallOptions, LeaseStore, LeaseWatch } from '../leader/lease-store.js';
+
+/*
+ * The cluster's part of a store: member leases (one per replica, ZooKeeper's session), and the
+ * loops' ownership claims tied to them. Times cross the wire as durations ("ago"), never as
+ * clock readings, so the replicas' clocks never have to agree with the store's.
+ */
+
+/** A live member of a cluster, as the store saw it when it answered. */
+export interface ClusterMember {
+  readonly identity: string;
+  /** The member's session: it changes whenever the member (re)joins after its lease ended. */
+  readonly session: number;
+  /** The digest of the member's loop names (see {@link ClusterStore.memberLoops}). */
+  readonly digest: string;
+  /** How long the member has been in the cluster with this session, in ms by the store's clock. */
+  readonly age: number;
+}
+
+/** A run of a loop, reported by its owner so that the next owner keeps its cadence. */
+export interface RunRecord {
+  readonly loop: string;
+  /** The loop's fencing token when it ran: a record from an earlier owner is refused. */
+  readonly token: number;
+  /** How long before the call was sent the run started, in ms (the caller's clock). */
+  readonly startedAgo: number;
+  /** How long before the call was sent the run ended; `undefined` for a run still in flight. */
+  readonly endedAgo?: number | undefined;
+}
+
+/** A loop's last recorded run, as durations before the store answered. */
+export interface LastRun {
+  readonly startedAgo: number;
+  /** `undefined` when its end was never recorded (the owner died during the run). */
+  readonly endedAgo: number | undefined;
+}
+
+/** What a member sends every retry period. */
+export interface Heartbeat {
+  readonly identity: string;
+  /** The session the member holds, or `undefined` to join. */
+  readonly session: number | undefined;
+  /** The member lease's time to live from when the store writes it, in ms. */
+  readonly ttl: number;
+  /** The digest of the member's loop names. */
+  readonly digest: string;
+  /** The member's loop names: sent with a new digest, and on a (re)join. */
+  readonly loops?: readonly string[] | undefined;
+  /** Runs since the last confirmed heartbeat, written only where the token still owns the loop. */
+  readonly runs: readonly RunRecord[];
+}
+
+/** What {@link ClusterStore.heartbeat} answers. */
+export interface HeartbeatResult {
+  /**
+   * The member's session: the one it sent while that lease was alive; a new one, greater than
+   * every earlier session of the cluster, when it joined or its lease had ended (its claims are
+   * then free for others: the member has lost every loop it owned).
+   */
+  readonly session: number;
+  /** Every member whose lease is alive by the store's clock, this one included. */
+  readonly members: readonly ClusterMember[];
+  /** The digest stored for this member before this call (`undefined`: none); for a resend. */
+  readonly storedDigest: string | undefined;
+}
+
+/** The outcome of claiming one loop. */
+export type ClaimResult =
+  | {
+      readonly loop: string;
+      readonly claimed: true;
+      /** The loop's fencing token for this ownership: greater than every earlier owner's. */
+      readonly token: number;
+      readonly lastRun: LastRun | undefined;
+    }
+  | {
+      readonly loop: string;
+      readonly claimed: false;
+      /** The live owner that holds it; `undefined` when the caller's own session is not alive. */
+      readonly owner: string | undefined;
+    };
+
+/** One loop to release, with the token of its ownership. */
+export interface OwnedLoop {
+  readonly loop: string;
+  readonly token: number;
+}
+
+/**
+ * The cluster contract a store implements besides {@link LeaseStore}: `InMemoryLeaseStore`,
+ * `RedisLeaseStore` and `PostgresLeaseStore` do. Every call is atomic on the store's side, keeps
+ * time on the store's clock, and takes effect before its `timeout` or not at all.
+ */
+export interface ClusterStore extends LeaseStore {
+  /**
+   * Renews the member lease of `beat.identity` for `beat.ttl` ms if `beat.session` is alive;
+   * otherwise starts a new session. Stores the loop names when sent, writes the run records
+   * (each only while its token owns its loop), and answers every live member. A new session or
+   * a new digest is announced to the cluster's watchers.
+   */
+  heartbeat(cluster: string, beat: Heartbeat, options?: LeaseCallOptions): Promise<HeartbeatResult>;
+  /** The loop names a member stored with `digest`; `undefined` if it is gone or has another. */
+  memberLoops(
+    cluster: string,
+    identity: string,
+    digest: string,
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[] | undefined>;
+  /**
+   * Claims each loop for the member's `session`, if that session is alive and the loop is free:
+   * never claimed, released, owned by a session that is not alive, or owned by this session
+   * already (then the token stays). A new ownership gets a new token, greater than every earlier
+   * one of the loop, even after the store lost its data.
+   */
+  claimLoops(
+    cluster: string,
+    identity: string,
+    session: number,
+    loops: readonly string[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly ClaimResult[]>;
+  /**
+   * Writes `runs`, then releases each loop still owned by `identity` with that token, and
+   * announces it. Answers the loops it released.
+   */
+  releaseLoops(
+    cluster: string,
+    identity: string,
+    loops: readonly OwnedLoop[],
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[]>;
+  /**
+   * Ends the member's session (its remaining claims are free at once) after writing `runs`, and
+   * announces it. False if the session was not alive.
+   */
+  leave(
+    cluster: string,
+    identity: string,
+    session: number,
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<boolean>;
+  /** Optional: calls `onChange` on every announcement of the cluster (release, join, leave). */
+  watchCluster?(cluster: string, onChange: () => void): Promise<LeaseWatch>;
+}
+
+/** Whether `store` implements the cluster contract. */
+export function isClusterStore(store: LeaseStore): store is ClusterStore {
+  const s = store as Partial<ClusterStore>;
+  return (
+    typeof s.heartbeat === 'function' &&
+    typeof s.memberLoops === 'function' &&
+    typeof s.claimLoops === 'function' &&
+    typeof s.releaseLoops === 'function' &&
+    typeof s.leave === 'function'
+  );
+}
