@@ -5,3 +5,4 @@
 export * from './wait/index.js';
 export * from './polling/index.js';
 export * from './leader/index.js';
+export * from './cluster/index.js';

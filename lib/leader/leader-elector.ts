@@ -93,7 +93,8 @@ export class LeaderElector {
       if (!this.leading && this.stopping === undefined) this.loop.trigger();
     };
     const stopping = (): boolean => this.stopping !== undefined;
-    this.watch = new ReleaseWatch(this.store, this.name, this.logger, released, stopping);
+    const subscribe = this.store.watch?.bind(this.store, this.name);
+    this.watch = new ReleaseWatch(subscribe, this.name, this.logger, released, stopping);
     this.failures = new StoreFailures(this.name, retryPeriod, this.logger);
   }
 

@@ -1,11 +1,15 @@
 import type { ElectorLogger } from './elector-settings.js';
 import { describe, messages } from './leader-messages.js';
-import type { LeaseStore, LeaseWatch } from './lease-store.js';
+import type { LeaseWatch } from './lease-store.js';
+
+/** Subscribes `onReleased` to a store's announcements (`LeaseStore.watch`, `watchCluster`). */
+export type Subscribe = (onReleased: () => void) => Promise<LeaseWatch>;
 
 /**
- * The elector's subscription to the release announcements of its lease, for stores that make
- * them ({@link LeaseStore.watch}): kept up by {@link keep} on every try, and subscribed again
- * once lost. A failure to subscribe is logged once until a subscription succeeds. Internal.
+ * A subscription to a store's announcements (a lease's releases for the elector, a cluster's
+ * changes for its members), for stores that make them: kept up by {@link keep} on every try, and
+ * subscribed again once lost. A failure to subscribe is logged once until a subscription
+ * succeeds. Internal.
  */
 export class ReleaseWatch {
   private watch: LeaseWatch | undefined = undefined;
@@ -18,7 +22,8 @@ export class ReleaseWatch {
    * @param stopping - whether shutdown has begun: a subscription made from then on is closed.
    */
   constructor(
-    private readonly store: LeaseStore,
+    /** `undefined`: the store makes no announcements. */
+    private readonly subscribe: Subscribe | undefined,
     private readonly name: string,
     private readonly logger: ElectorLogger,
     private readonly released: () => void,
@@ -27,12 +32,12 @@ export class ReleaseWatch {
 
   /** Subscribes, unless subscribed or subscribing already; never waits for it. */
   keep(): void {
-    const store = this.store;
-    if (store.watch === undefined || this.watching !== undefined) return;
+    const subscribe = this.subscribe;
+    if (subscribe === undefined || this.watching !== undefined) return;
     if (this.watch?.active === true) return;
     // A function of its own per subscription: a store may key its listeners by it.
     const released = (): void => this.released();
-    this.watching = store.watch(this.name, released).then(
+    this.watching = subscribe(released).then(
       (watch) => {
         this.watching = undefined;
         this.failing = false;

@@ -1,6 +1,7 @@
 import { epochOf, type Clock } from '../wait/internal.js';
 import type { ManagedLoop } from './loop/managed-loop.js';
 import type { LoopStatus } from './polling.interfaces.js';
+import type { Placement } from '../cluster/cluster-options.js';
 
 /** A clock time as a `Date`; `undefined` stays `undefined`. Internal. */
 export function dateOf(clock: Clock, time: number | undefined): Date | undefined {
@@ -16,11 +17,17 @@ export function nowOf(clock: Clock): Date {
  * What `PollingRegistry.get()` and `list()` show of a loop: a snapshot, its clock times as
  * `Date`s. Internal.
  */
-export function statusOf(loop: ManagedLoop, clock: Clock): LoopStatus {
+export function statusOf(
+  loop: ManagedLoop,
+  clock: Clock,
+  { placement, owner }: { placement: Placement; owner: string | undefined },
+): LoopStatus {
   const { period, jitter, sliding } = loop.settings;
   return {
     name: loop.name,
     state: loop.state,
+    placement,
+    owner,
     period,
     jitter,
     sliding,

@@ -1,10 +1,19 @@
 import type { LoopContext } from '../wait/internal.js';
+import type { Placement } from '../cluster/cluster-options.js';
 
 /** A snapshot of one loop, from {@link PollingRegistry.get} and {@link PollingRegistry.list}. */
 export interface LoopStatus {
   name: string;
   /** `'running'` from start until stop (a run may still be settling after stop: see `inFlight`). */
   state: 'running' | 'stopped' | 'standby';
+  /** Where the loop runs in a cluster: `'every'` without the `cluster` option. */
+  placement: Placement;
+  /**
+   * The replica that runs it, as far as this one knows: the leader for `'leader'` loops, the
+   * owner for `'spread'` ones (this replica's identity while it owns the loop); `undefined` for
+   * `'every'` loops and when not known.
+   */
+  owner: string | undefined;
   /** Milliseconds. */
   period: number;
   jitter: number;
@@ -47,10 +56,10 @@ export interface PollingContext extends LoopContext {
   /** The loop's name (default `'ClassName.methodName'` for `@Until`). */
   readonly name: string;
   /**
-   * Leader election: the fencing token of the leadership term this run belongs to. Every new term
-   * of a lease gets a greater token than all earlier ones, so a downstream store that keeps the
-   * greatest token it has seen can refuse writes from a leader that has been replaced.
-   * `undefined` for loops that are not leader-only.
+   * The fencing token of this run's ownership: for `'leader'` loops the leadership term's, for
+   * `'spread'` loops the loop's own (every new owner of the loop gets a greater one). A
+   * downstream store that keeps the greatest token it has seen can refuse writes from a replica
+   * that has been replaced. `undefined` for `'every'` loops.
    */
   readonly fencingToken?: number | undefined;
 }

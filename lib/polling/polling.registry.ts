@@ -121,7 +121,8 @@ export class PollingRegistry {
   /** The status of one loop. */
   get(name: string): LoopStatus {
     const loop = this.#orchestrator.find(name, 'PollingRegistry.get()');
-    return statusOf(loop, this.#orchestrator.options.clock);
+    const orchestrator = this.#orchestrator;
+    return statusOf(loop, orchestrator.options.clock, orchestrator.placed(loop));
   }
 
   /** Whether a loop has this name. */
@@ -131,8 +132,11 @@ export class PollingRegistry {
 
   /** The status of every loop, in the order they were added. */
   list(): LoopStatus[] {
-    const { clock } = this.#orchestrator.options;
-    return [...this.#orchestrator.loops.values()].map((loop) => statusOf(loop, clock));
+    const orchestrator = this.#orchestrator;
+    const { clock } = orchestrator.options;
+    return [...orchestrator.loops.values()].map((loop) =>
+      statusOf(loop, clock, orchestrator.placed(loop)),
+    );
   }
 
   /** The registry's clock now, as a `Date` (a `FakeClock`'s time in tests). */

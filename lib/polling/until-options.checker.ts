@@ -8,6 +8,8 @@ import {
   checkObject,
 } from '../wait/internal.js';
 import type { ManagedBackoff, LoopSettings } from './loop/loop-settings.js';
+import { checkPlacement, type Placement } from '../cluster/cluster-options.js';
+import { messages as clusterMessages } from '../cluster/cluster-messages.js';
 import { messages } from './polling.messages.js';
 import type {
   LoopChanges,
@@ -24,8 +26,8 @@ import type {
 export type LoopPlan = LoopSettings & {
   readonly name: string | undefined;
   readonly autoStart: boolean;
-  /** `undefined`: the module decides (true with leader election). */
-  readonly leaderOnly: boolean | undefined;
+  /** `undefined`: the module decides (the cluster's default placement, or `'every'`). */
+  readonly placement: Placement | undefined;
 };
 
 const UNTIL_KEYS = [
@@ -36,6 +38,7 @@ const UNTIL_KEYS = [
   'backoff',
   'timeout',
   'autoStart',
+  'placement',
   'leaderOnly',
 ] as const satisfies readonly (keyof UntilOptions)[];
 const DEFINITION_KEYS = ['period', ...UNTIL_KEYS] as const;
@@ -90,11 +93,21 @@ export function planDefinition(
       definition.backoff === undefined ? undefined : planBackoff(definition.backoff, where, name),
     timeout: definition.timeout === undefined ? undefined : checkTimeout(definition.timeout, where),
     autoStart: checkBoolean(definition.autoStart, true, where, 'autoStart'),
-    leaderOnly:
-      definition.leaderOnly === undefined
-        ? undefined
-        : checkBoolean(definition.leaderOnly, false, where, 'leaderOnly'),
+    placement: planPlacement(definition, where),
   };
+}
+
+/** `placement`, or `leaderOnly` in its older form; both only when they agree. */
+function planPlacement(definition: LoopDefinition, where: string): Placement | undefined {
+  const placement =
+    definition.placement === undefined ? undefined : checkPlacement(definition.placement, where);
+  if (definition.leaderOnly === undefined) return placement;
+  const leaderOnly = checkBoolean(definition.leaderOnly, false, where, 'leaderOnly');
+  const implied = leaderOnly ? 'leader' : 'every';
+  if (placement !== undefined && placement !== implied) {
+    throw new TypeError(clusterMessages.conflict(where, placement, leaderOnly));
+  }
+  return implied;
 }
 
 /**
@@ -152,9 +165,9 @@ export function planChanges(
 
 /** Back to a definition, to merge an override into: durations as milliseconds. */
 function definitionOf(plan: LoopPlan): LoopDefinition {
-  const { name, period, jitter, sliding, initialDelay, backoff, timeout, autoStart, leaderOnly } =
+  const { name, period, jitter, sliding, initialDelay, backoff, timeout, autoStart, placement } =
     plan;
-  return { name, period, jitter, sliding, initialDelay, backoff, timeout, autoStart, leaderOnly };
+  return { name, period, jitter, sliding, initialDelay, backoff, timeout, autoStart, placement };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Duration } from '../wait/internal.js';
+import type { Placement } from '../cluster/cluster-options.js';
 
 /*
  * What the user writes to configure a loop, derived from one base:
@@ -48,8 +49,16 @@ export interface UntilOptions {
   /** Start with the application (or at `PollingRegistry.add()`). Default true. */
   autoStart?: boolean;
   /**
-   * Run only on the replica that leads (see `WaitModule`'s `leaderElection`); on the others the
-   * loop stands by. Default true when `leaderElection` is set; `true` without it fails bootstrap.
+   * Where the loop runs when the app runs as several replicas (see `WaitModule`'s `cluster`):
+   * `'leader'` on the replica that leads, `'spread'` on one replica chosen for this loop,
+   * `'every'` on every replica. On the others it stands by. Default: the cluster's `placement`
+   * (itself `'leader'` by default) when `cluster` is set, `'every'` without it; `'leader'` or
+   * `'spread'` without `cluster` fails bootstrap.
+   */
+  placement?: Placement;
+  /**
+   * The older form of {@link UntilOptions.placement}: `true` is `'leader'`, `false` is
+   * `'every'`. Default as `placement`.
    */
   leaderOnly?: boolean;
 }

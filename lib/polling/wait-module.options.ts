@@ -9,11 +9,16 @@ import {
 } from '../wait/internal.js';
 import { messages } from './polling.messages.js';
 import type { LoopOverride } from './until.options.js';
-import {
-  checkLeaderElection,
-  type CheckedLeaderElectionOptions,
-  type LeaderElectionOptions,
+import type {
+  CheckedLeaderElectionOptions,
+  LeaderElectionOptions,
 } from '../leader/leader-election-options.js';
+import {
+  checkCluster,
+  type CheckedClusterOptions,
+  type ClusterOptions,
+} from '../cluster/cluster-options.js';
+import { messages as clusterMessages } from '../cluster/cluster-messages.js';
 
 /** The lifecycle hook on which `WaitModule` aborts the loops' stop signal. */
 export type ShutdownHook =
@@ -33,6 +38,7 @@ const KEYS = [
   'metrics',
   'tracing',
   'leaderElection',
+  'cluster',
 ] as const;
 
 /** Options of `WaitModule.forRoot()` and `forRootAsync()`; every one has a default. */
@@ -56,9 +62,16 @@ export interface WaitModuleOptions {
   /** Time source of every loop; pass a `FakeClock` in tests. Default `realClock`. */
   clock?: Clock;
   /**
-   * Run leader-only loops on one replica at a time, elected through a lease in `store` (Redis,
-   * PostgreSQL, or in memory). Every loop is leader-only by default once this is set. Default
-   * none: every replica runs every loop.
+   * Run the app as a cluster of replicas, through leases in `store` (Redis, PostgreSQL, or in
+   * memory): `'leader'` loops on the replica elected leader, `'spread'` loops each on one
+   * replica chosen among those that have it, `'every'` loops everywhere. Every loop is placed
+   * by `cluster.placement` (default `'leader'`) unless it says otherwise. Default none: every
+   * replica runs every loop.
+   */
+  cluster?: ClusterOptions;
+  /**
+   * The older name of {@link WaitModuleOptions.cluster}, without `placement` (every loop is
+   * `'leader'` by default); set one of the two. Default none.
    */
   leaderElection?: LeaderElectionOptions;
   /**
@@ -83,7 +96,9 @@ export interface CheckedWaitModuleOptions {
   readonly shutdownHook: ShutdownHook;
   readonly loops: Readonly<Record<string, LoopOverride>>;
   readonly clock: Clock;
+  /** The election's part of `cluster` (or `leaderElection`). */
   readonly leaderElection: CheckedLeaderElectionOptions | undefined;
+  readonly cluster: CheckedClusterOptions | undefined;
   readonly metrics: boolean;
   readonly tracing: boolean;
 }
@@ -117,14 +132,23 @@ export function checkModuleOptions(
     throw new TypeError(messages.oneOf(where, 'shutdownHook', o.shutdownHook, HOOKS));
   }
   if (o.loops !== undefined) checkObject(o.loops, where, 'loops');
+  if (o.cluster !== undefined && o.leaderElection !== undefined) {
+    throw new TypeError(clusterMessages.bothOptions(where));
+  }
+  const cluster =
+    o.cluster !== undefined
+      ? checkCluster(o.cluster, where, 'cluster')
+      : o.leaderElection !== undefined
+        ? checkCluster(o.leaderElection, where, 'leaderElection')
+        : undefined;
   const result: CheckedWaitModuleOptions = {
     autoStart: o.autoStart ?? true,
     shutdownTimeout: toMillis(o.shutdownTimeout ?? '10s', where, 'shutdownTimeout'),
     shutdownHook: o.shutdownHook ?? 'onApplicationShutdown',
     loops: o.loops ?? {},
     clock: o.clock === undefined ? realClock : checkClock(o.clock, where),
-    leaderElection:
-      o.leaderElection === undefined ? undefined : checkLeaderElection(o.leaderElection, where),
+    leaderElection: cluster?.election,
+    cluster,
     metrics: o.metrics ?? true,
     tracing: o.tracing ?? false,
   };

@@ -52,7 +52,7 @@ export class WaitExplorer implements OnApplicationBootstrap {
         }
       }
       try {
-        this.orchestrator.leaderOnly(loop.plan, places.until(loop.owner));
+        this.orchestrator.placementOf(loop.plan, places.until(loop.owner));
       } catch (error) {
         problems.push((error as Error).message);
       }

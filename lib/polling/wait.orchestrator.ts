@@ -6,9 +6,16 @@ import {
 } from '@nestjs/common';
 import { LeaderElector } from '../leader/leader-elector.js';
 import { messages as leaderMessages } from '../leader/leader-messages.js';
+import { InMemoryLeaseStore } from '../leader/memory-lease-store.js';
+import type { LeaseStore } from '../leader/lease-store.js';
+import { ClusterNode } from '../cluster/cluster-node.js';
+import { messages as clusterMessages } from '../cluster/cluster-messages.js';
+import type { Placement } from '../cluster/cluster-options.js';
+import { isClusterStore } from '../cluster/cluster-store.js';
+import { LoopOwnership } from '../cluster/loop-ownership.js';
 import type { PollingFn } from './polling.interfaces.js';
 import { ManagedLoop } from './loop/managed-loop.js';
-import type { LoopHost, LoopSettings } from './loop/loop-settings.js';
+import type { LoopGate, LoopHost, LoopSettings } from './loop/loop-settings.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
 import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
 import { LoopObserver } from './loop.observer.js';
@@ -33,8 +40,12 @@ export class WaitOrchestrator
 {
   /** The module's options, checked, with their defaults. */
   readonly options: CheckedWaitModuleOptions;
-  /** The replica's leader elector when `leaderElection` is set; leader-only loops follow it. */
+  /** The replica's leader elector when `cluster` is set; `'leader'` loops follow it. */
   readonly elector: LeaderElector | undefined;
+  /** Where the cluster's leases live (the elector's and the members'). */
+  private readonly store: LeaseStore | undefined;
+  /** This replica as a member of the cluster, made with the first `'spread'` loop. */
+  private node: ClusterNode | undefined = undefined;
   /** Logs, telemetry and events of every run. */
   readonly observer: LoopObserver;
   private readonly byName = new Map<string, ManagedLoop>();
@@ -52,10 +63,20 @@ export class WaitOrchestrator
     this.options = checkModuleOptions(options, 'WaitModule options');
     const { leaderElection, clock } = this.options;
     this.observer = new LoopObserver(clock);
+    // One store for the elector and the member lease: the in-memory default must be shared.
+    this.store = leaderElection && (leaderElection.store ?? new InMemoryLeaseStore(clock));
     this.elector =
       leaderElection === undefined
         ? undefined
-        : new LeaderElector(leaderElection, { clock, logger: new Logger('LeaderElection') });
+        : new LeaderElector(
+            { ...leaderElection, store: this.store },
+            { clock, logger: new Logger('LeaderElection') },
+          );
+  }
+
+  /** This replica's cluster member, once a `'spread'` loop was added. */
+  get clusterNode(): ClusterNode | undefined {
+    return this.node;
   }
 
   /** Every loop by name, in the order they were added. */
@@ -106,14 +127,17 @@ export class WaitOrchestrator
    */
   register(name: string, fn: PollingFn, plan: LoopPlan, where: string): void {
     if (this.byName.has(name)) throw new Error(messages.taken(where, name));
-    const gate = this.leaderOnly(plan, where) ? this.elector : undefined;
+    const placement = this.placementOf(plan, where);
+    const ownership = placement === 'spread' ? this.member().add(name) : undefined;
+    const gate: LoopGate | undefined = placement === 'leader' ? this.elector : ownership;
     const run = this.telemetry?.wrap(name, fn) ?? fn;
     this.host ??= { clock: this.options.clock, random: Math.random, observer: this.observer };
     const { period, jitter, sliding, initialDelay, backoff, timeout } = plan;
     // The settings alone: the plan's other fields would stay with every loop.
     const settings: LoopSettings = { period, jitter, sliding, initialDelay, backoff, timeout };
     const loop = new ManagedLoop(name, run, settings, this.host, gate);
-    gate?.attach(loop);
+    if (placement === 'leader') this.elector!.attach(loop);
+    if (ownership !== undefined) ownership.loop = loop;
     this.byName.set(name, loop);
     if (!plan.autoStart) return;
     if (!this.bootstrapped) this.startWithApp.add(loop);
@@ -121,20 +145,55 @@ export class WaitOrchestrator
   }
 
   /**
-   * Whether a loop with `plan` runs on the leader only; throws naming `where` when it asks for
-   * that without leader election.
+   * Where a loop with `plan` runs; throws naming `where` when it asks for `'leader'` or
+   * `'spread'` without `cluster`, or `'spread'` on a store without the cluster calls.
    */
-  leaderOnly(plan: LoopPlan, where: string): boolean {
-    if (plan.leaderOnly === true && this.elector === undefined) {
+  placementOf(plan: LoopPlan, where: string): Placement {
+    const cluster = this.options.cluster;
+    const placement = plan.placement ?? cluster?.placement ?? 'every';
+    if (placement === 'leader' && cluster === undefined) {
       throw new Error(leaderMessages.leaderOnlyWithout(where));
     }
-    return plan.leaderOnly ?? this.elector !== undefined;
+    if (placement === 'spread') {
+      if (cluster === undefined) throw new Error(clusterMessages.without(where, placement));
+      if (!isClusterStore(this.store!)) {
+        throw new Error(clusterMessages.notClusterStore(where, this.store));
+      }
+    }
+    return placement;
+  }
+
+  /** Where a loop runs, and who runs it as far as this replica knows. */
+  placed(loop: ManagedLoop): { placement: Placement; owner: string | undefined } {
+    const gate = loop.gate;
+    if (gate === undefined) return { placement: 'every', owner: undefined };
+    if (gate instanceof LoopOwnership) return { placement: 'spread', owner: gate.owner };
+    return { placement: 'leader', owner: this.elector?.knownLeader };
+  }
+
+  private member(): ClusterNode {
+    if (this.node === undefined) {
+      const { clock } = this.options;
+      const store = this.store;
+      if (store === undefined || !isClusterStore(store)) throw new Error('unreachable');
+      this.node = new ClusterNode(
+        this.options.leaderElection!,
+        store,
+        clock,
+        new Logger('Cluster'),
+      );
+      if (this.bootstrapped && this.closing === undefined) this.node.start();
+    }
+    return this.node;
   }
 
   /** The explorer's, at bootstrap: starts the elector and every loop that starts with the app. */
   startAll(): void {
     this.bootstrapped = true;
-    if (this.closing === undefined) this.elector?.start();
+    if (this.closing === undefined) {
+      this.elector?.start();
+      this.node?.start();
+    }
     if (this.options.autoStart && this.closing === undefined) {
       for (const loop of this.startWithApp) loop.start();
     }
@@ -154,7 +213,9 @@ export class WaitOrchestrator
     this.byName.delete(name);
     this.startWithApp.delete(loop);
     this.elector?.detach(loop);
-    return loop.stop();
+    const stopped = loop.stop();
+    if (!(loop.gate instanceof LoopOwnership)) return stopped;
+    return stopped.then(() => this.node!.remove(name));
   }
 
   /** The health indicator's: a loop's initial delay, in milliseconds; throws as {@link find}. */
@@ -190,7 +251,8 @@ export class WaitOrchestrator
     const { shutdownTimeout, clock, leaderElection } = this.options;
     const release = leaderElection?.releaseOnShutdown ?? true;
     const loops = [...this.byName.values()];
-    await shutDown(loops, this.elector, { shutdownTimeout, clock, release }, this.logger);
+    const parts = { elector: this.elector, node: this.node };
+    await shutDown(loops, parts, { shutdownTimeout, clock, release }, this.logger);
     this.telemetry?.close();
     this.observer.complete();
   }

@@ -1,5 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { LeaderElector } from '../leader/leader-elector.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
+import { LoopOwnership } from '../cluster/loop-ownership.js';
 import { messages as leaderMessages } from '../leader/leader-messages.js';
 import { type Clock, settleWithin } from '../wait/internal.js';
 import type { ManagedLoop } from './loop/managed-loop.js';
@@ -14,17 +16,24 @@ export interface ShutdownSettings {
   readonly release: boolean;
 }
 
+/** The cluster's parts of a replica, each `undefined` when not in use. Internal. */
+export interface ClusterParts {
+  readonly elector: LeaderElector | undefined;
+  readonly node: ClusterNode | undefined;
+}
+
 /**
  * The shutdown of an application's loops: aborts every loop's signal, waits up to
  * `shutdownTimeout` for the runs in flight (naming in a warning those still running then), then
- * stops the elector. The lease is released only once no leader-only run is left, since a
- * successor must not overlap a run still in flight; loops that run on every replica do not hold
- * it back. What is left of `shutdownTimeout` (at least the retry period) bounds the release.
- * Internal.
+ * leaves the cluster (one call frees every spread loop, which the other members claim at once)
+ * and stops the elector. The lease, and a spread loop, is released only once no run of it is
+ * left, since a successor must not overlap a run still in flight; loops that run on every
+ * replica do not hold it back. What is left of `shutdownTimeout` (at least the retry period)
+ * bounds the release. Internal.
  */
 export async function shutDown(
   loops: readonly ManagedLoop[],
-  elector: LeaderElector | undefined,
+  { elector, node }: ClusterParts,
   { shutdownTimeout, clock, release }: ShutdownSettings,
   logger: Logger,
 ): Promise<void> {
@@ -32,6 +41,7 @@ export async function shutDown(
   const reason = new DOMException(messages.shuttingDown(), 'AbortError');
   const began = clock.now();
   elector?.retire();
+  node?.retire();
   const stopped = Promise.all(loops.map((loop) => loop.stop(reason)));
   const inFlight = loops.filter((loop) => loop.inFlight).length;
   const settled = await settleWithin(stopped, shutdownTimeout, clock);
@@ -41,8 +51,12 @@ export async function shutDown(
     const late = loops.filter((loop) => loop.inFlight).map((loop) => loop.name);
     logger.warn(messages.stillRunning(late, shutdownTimeout));
   }
+  if (node !== undefined) {
+    const spread = loops.filter((loop) => loop.gate instanceof LoopOwnership && loop.inFlight);
+    await node.stop(release && spread.length === 0, began + shutdownTimeout - clock.now());
+  }
   if (elector === undefined) return;
-  const held = loops.filter((loop) => loop.gate !== undefined && loop.inFlight);
+  const held = loops.filter((loop) => loop.gate === elector && loop.inFlight);
   if (release && held.length > 0) {
     logger.warn(
       leaderMessages.notReleased(

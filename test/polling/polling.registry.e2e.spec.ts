@@ -348,6 +348,8 @@ describe('status and events$', () => {
     expect(status).toEqual({
       name: 'Worker.tick',
       state: 'running',
+      placement: 'every',
+      owner: undefined,
       period: 60_000,
       jitter: 0,
       sliding: true,

@@ -52,4 +52,13 @@ export interface ManagedLoopObserver {
 export interface LoopGate {
   /** The fencing token of the term in force at clock time `now`; `undefined`: no run may start. */
   admit(now: number): number | undefined;
+  /**
+   * The wait before the first run of a start at `now`, instead of `initialDelay` (a spread
+   * loop's owner keeps the cadence of the one before it); `undefined`: `initialDelay`.
+   */
+  firstDelay?(now: number): number | undefined;
+  /** A run started at clock time `now` (a spread loop's owner records its runs). */
+  runStarted?(now: number): void;
+  /** The run in flight settled at clock time `now`. */
+  runEnded?(now: number): void;
 }

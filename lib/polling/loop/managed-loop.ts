@@ -166,6 +166,7 @@ export class ManagedLoop {
   runStarting(now: number): number {
     const iteration = ++this.iterations;
     this.lastStartedAt = now;
+    this.gate?.runStarted?.(now);
     this.waiters?.runStarted();
     this.observer.runStarted(this);
     return iteration;
@@ -214,12 +215,26 @@ export class ManagedLoop {
     return this.backoff.backoff();
   }
 
+  /**
+   * Resolves once no run is in flight and the session has ended (at once when there is none):
+   * a spread loop's owner waits for it after its gate closed, before it lets the loop go.
+   */
+  idle(): Promise<void> {
+    if (this.session === undefined) return Promise.resolve();
+    return (this.waiters ??= new LoopWaiters()).forTheEnd();
+  }
+
   private open(oneShot: boolean): void {
-    if (!oneShot) this.runningSince = Math.floor(this.clock.now());
+    let delay = 0;
+    if (!oneShot) {
+      const now = this.clock.now();
+      this.runningSince = Math.floor(now);
+      delay = this.gate?.firstDelay?.(now) ?? this.settings.initialDelay;
+    }
     const session = new LoopSession(this, oneShot);
     this.session = session;
     // The session reports its end through sessionEnded(), synchronously: no promise needed.
-    session.core.start(oneShot ? 0 : this.settings.initialDelay);
+    session.core.start(delay);
   }
 
   /** LoopSession: the session has ended (stopped; or failed, which only a throwing observer causes). */
@@ -247,6 +262,8 @@ export class ManagedLoop {
   }
 
   private release(): void {
+    const gate = this.gate;
+    if (gate?.runEnded !== undefined) gate.runEnded(this.clock.now());
     this.waiters?.runSettled();
   }
 }

@@ -1,0 +1,334 @@
+import { Deadline, type Clock } from '../wait/internal.js';
+import { ElectorLoop } from '../leader/elector-loop.js';
+import type { ElectorLogger } from '../leader/elector-settings.js';
+import type { CheckedLeaderElectionOptions } from '../leader/leader-election-options.js';
+import { describe } from '../leader/leader-messages.js';
+import { ReleaseWatch } from '../leader/release-watch.js';
+import { storeCall } from '../leader/store-call.js';
+import { StoreFailures } from '../leader/store-failures.js';
+import { messages } from './cluster-messages.js';
+import type { ClusterMember, ClusterStore, HeartbeatResult } from './cluster-store.js';
+import { LoopOwnership } from './loop-ownership.js';
+import { MemberView } from './member-view.js';
+import { RunRecords } from './run-records.js';
+
+/**
+ * This replica as a member of the cluster, for its spread loops. Every `retryPeriod` it renews
+ * its member lease (one store call, whatever the number of loops; it carries the runs recorded
+ * since), learns the live members, places every spread loop over them (rendezvous hashing with
+ * bounded load), hands over the loops placed elsewhere (their runs settle first) and claims
+ * the loops placed here. It fails closed as the elector does: no heartbeat confirmed within
+ * `renewDeadline` (counted from when it was sent), no spread loop of it starts a run. Store
+ * announcements (a join, a release, a leave) make it act at once. Internal: `WaitModule`
+ * makes one when a loop is spread.
+ */
+export class ClusterNode {
+  readonly identity: string;
+  readonly name: string;
+  private readonly store: ClusterStore;
+  private readonly ownerships = new Map<string, LoopOwnership>();
+  private readonly records = new RunRecords();
+  private readonly view: MemberView;
+  private readonly loop: ElectorLoop;
+  private readonly watch: ReleaseWatch;
+  private readonly failures: StoreFailures;
+  private readonly deadline: Deadline;
+  private session: number | undefined = undefined;
+  private validUntil = -Infinity;
+  /** The digest the store holds for this member, as far as this replica knows. */
+  private storedDigest: string | undefined = undefined;
+  private started = false;
+  private retiring = false;
+  private stopping: Promise<void> | undefined = undefined;
+  /** Releases sent and not yet answered, so that shutdown waits for them. */
+  private readonly releasing = new Set<Promise<void>>();
+  /** Drained loops whose release failed: still ours in the store, released again next tick. */
+  private readonly unreleased = new Set<LoopOwnership>();
+  private readonly names = (): Iterable<string> => this.ownerships.keys();
+
+  constructor(
+    private readonly options: CheckedLeaderElectionOptions,
+    store: ClusterStore,
+    private readonly clock: Clock,
+    private readonly logger: ElectorLogger,
+  ) {
+    this.store = store;
+    this.identity = options.identity;
+    this.name = options.name;
+    this.view = new MemberView(store, options.name, options.identity);
+    this.deadline = new Deadline(clock, () => this.expire());
+    this.loop = new ElectorLoop(
+      (signal) => this.tick(signal),
+      options.retryPeriod,
+      0,
+      clock,
+      Math.random,
+    );
+    const subscribe = store.watchCluster?.bind(store, options.name);
+    const changed = (): void => {
+      if (this.stopping === undefined) this.loop.trigger();
+    };
+    this.watch = new ReleaseWatch(
+      subscribe,
+      options.name,
+      logger,
+      changed,
+      () => this.stopping !== undefined,
+    );
+    this.failures = new StoreFailures(options.name, options.retryPeriod, logger);
+  }
+
+  /** Whether the member lease lets this replica run loops at `now`. */
+  valid(now: number): boolean {
+    return now < this.validUntil;
+  }
+
+  /** The live members as the store last listed them. */
+  get members(): readonly ClusterMember[] {
+    return this.view.members;
+  }
+
+  /** A spread loop registered here: its ownership is its gate. */
+  add(name: string): LoopOwnership {
+    const ownership = new LoopOwnership(name, this);
+    this.ownerships.set(name, ownership);
+    this.view.localChanged(this.names);
+    if (this.started) this.loop.trigger();
+    return ownership;
+  }
+
+  /** A spread loop removed here, after it stopped: released if owned. */
+  remove(name: string): Promise<void> {
+    const ownership = this.ownerships.get(name);
+    if (ownership === undefined) return Promise.resolve();
+    this.ownerships.delete(name);
+    this.view.localChanged(this.names);
+    if (this.started) this.loop.trigger();
+    return ownership.state === 'unowned' ? Promise.resolve() : this.release([ownership]);
+  }
+
+  /** Joins at once, then every retry period. Idempotent. */
+  start(): void {
+    if (this.started || this.stopping !== undefined) return;
+    this.started = true;
+    this.loop.start();
+  }
+
+  /** Shutdown began: no more claims or hand-overs; heartbeats go on while runs settle. */
+  retire(): void {
+    this.retiring = true;
+  }
+
+  /**
+   * Leaves the cluster once the spread loops have stopped and their runs settled (`left`: none
+   * is still running): one call writes the last runs and frees every loop, so that the others
+   * claim them at once. Bounded by `timeout` (at least the retry period). Idempotent.
+   */
+  stop(left: boolean, timeout: number): Promise<void> {
+    return (this.stopping ??= this.leave(left, Math.max(timeout, this.options.retryPeriod)));
+  }
+
+  /** OwnershipHost: a run of an owned loop started. */
+  runStarted(ownership: LoopOwnership, now: number): void {
+    if (ownership.token !== undefined) this.records.started(ownership.name, ownership.token, now);
+  }
+
+  /** OwnershipHost: the run in flight settled. */
+  runEnded(ownership: LoopOwnership, now: number): void {
+    this.records.ended(ownership.name, now);
+  }
+
+  private async tick(signal: AbortSignal): Promise<void> {
+    if (!this.retiring) this.watch.keep();
+    const sent = this.clock.now();
+    const { digest, names } = this.view.local();
+    const runs = this.records.take(sent);
+    const timeout = this.valid(sent)
+      ? Math.max(1, this.validUntil - sent)
+      : this.options.renewDeadline;
+    let result: HeartbeatResult;
+    try {
+      const beat = {
+        identity: this.identity,
+        session: this.session,
+        ttl: this.options.leaseDuration,
+        digest,
+        loops: this.session === undefined || this.storedDigest !== digest ? names : undefined,
+        runs: runs.runs,
+      };
+      const call = (): Promise<HeartbeatResult> =>
+        this.store.heartbeat(this.name, beat, { timeout });
+      result = await storeCall(call, 'heartbeat', timeout, this.clock, signal);
+    } catch (error) {
+      return this.failures.failed('heartbeat', error, signal);
+    }
+    this.failures.answered();
+    this.records.confirmed(runs);
+    // Sent without the names while the store held another digest (it lost them): send them again.
+    this.storedDigest =
+      result.storedDigest === digest || result.session !== this.session ? digest : undefined;
+    if (result.session !== this.session) this.newSession(result.session);
+    this.confirm(sent);
+    if (this.retiring || this.stopping !== undefined) return;
+    await this.view.learn(result.members, (call) =>
+      storeCall(call, 'memberLoops', this.options.renewDeadline, this.clock, signal),
+    );
+    await this.rebalance(signal);
+  }
+
+  /** The store started a new session: every loop owned under the old one is lost. */
+  private newSession(session: number): void {
+    const owned = [...this.ownerships.values()].filter((o) => o.state !== 'unowned');
+    if (this.session !== undefined) this.logger.warn(messages.sessionLost(this.name, owned.length));
+    else this.logger.log(messages.joined(this.name, this.identity, session));
+    this.session = session;
+    for (const o of owned) {
+      this.records.forget(o.name);
+      o.lost(undefined);
+    }
+  }
+
+  private confirm(sent: number): void {
+    const until = sent + this.options.renewDeadline;
+    if (until <= this.clock.now()) return;
+    const reopened = !this.valid(this.clock.now());
+    this.validUntil = until;
+    this.deadline.at(until);
+    if (reopened)
+      for (const o of this.ownerships.values()) if (o.state === 'owned') o.loop?.gateChanged();
+  }
+
+  /** The renew deadline passed: the owned loops stand by until a heartbeat is confirmed. */
+  private expire(): void {
+    this.validUntil = -Infinity;
+    const owned = [...this.ownerships.values()].filter((o) => o.state === 'owned');
+    if (owned.length > 0) this.logger.warn(messages.deadline(this.name, owned.length));
+    for (const o of owned) o.loop?.gateChanged();
+  }
+
+  /** Hands over the loops placed elsewhere and claims those placed here. */
+  private async rebalance(signal: AbortSignal): Promise<void> {
+    const owners = this.view.placement();
+    const claim: LoopOwnership[] = [];
+    const hand: LoopOwnership[] = [];
+    for (const o of this.unreleased) {
+      this.unreleased.delete(o);
+      if (this.ownerships.get(o.name) !== o || o.state !== 'draining') continue;
+      // Placed here again: still ours in the store, with the same token.
+      if (owners.get(o.name) === this.identity) o.reclaimed();
+      else void this.release([o]);
+    }
+    for (const o of this.ownerships.values()) {
+      const owner = owners.get(o.name);
+      if (owner === this.identity) {
+        if (o.state === 'unowned') claim.push(o);
+      } else if (o.state === 'owned') {
+        hand.push(o);
+      } else if (o.state === 'unowned' && owner !== undefined) {
+        o.owner = owner;
+      }
+    }
+    if (hand.length > 0) this.handOver(hand);
+    if (claim.length > 0 && this.valid(this.clock.now())) await this.claim(claim, signal);
+  }
+
+  private async claim(loops: LoopOwnership[], signal: AbortSignal): Promise<void> {
+    const session = this.session!;
+    const timeout = Math.max(1, this.validUntil - this.clock.now());
+    const names = loops.map((o) => o.name);
+    let results;
+    try {
+      const call = () =>
+        this.store.claimLoops(this.name, this.identity, session, names, { timeout });
+      results = await storeCall(call, 'claimLoops', timeout, this.clock, signal);
+    } catch (error) {
+      // The claims may have landed: the next claim, by the same session, finds them ours.
+      return this.failures.failed('claimLoops', error, signal);
+    }
+    if (session !== this.session || this.retiring) return;
+    const at = this.clock.now();
+    for (const [i, result] of results.entries()) {
+      const o = loops[i];
+      if (this.ownerships.get(o.name) !== o || o.state !== 'unowned') continue;
+      if (result.claimed) o.claimed(this.identity, result.token, result.lastRun, at);
+      else o.owner = result.owner;
+    }
+  }
+
+  /** Drains each loop (its gate closes, its run settles), then releases it with its last run. */
+  private handOver(loops: LoopOwnership[]): void {
+    for (const o of loops) o.drain();
+    const idle = loops.filter((o) => !isBusy(o));
+    const busy = loops.filter((o) => !idle.includes(o));
+    if (idle.length > 0) void this.release(idle);
+    for (const o of busy) {
+      void o.loop!.idle().then(() => (o.state === 'draining' ? this.release([o]) : undefined));
+    }
+  }
+
+  private release(loops: LoopOwnership[]): Promise<void> {
+    const owned = loops.filter((o) => o.token !== undefined);
+    const now = this.clock.now();
+    const runs = this.records.take(
+      now,
+      owned.map((o) => o.name),
+    ).runs;
+    const items = owned.map((o) => ({ loop: o.name, token: o.token! }));
+    const timeout = this.options.renewDeadline;
+    const call = (): Promise<readonly string[]> =>
+      this.store.releaseLoops(this.name, this.identity, items, runs, { timeout });
+    const never = new AbortController().signal;
+    const pending = storeCall(call, 'releaseLoops', timeout, this.clock, never).then(
+      () => {
+        for (const o of owned) {
+          this.records.forget(o.name);
+          if (o.state === 'draining') o.lost(undefined);
+        }
+      },
+      (error: unknown) => {
+        // Still ours in the store (or not: the answer was lost): the next heartbeat decides.
+        this.logger.warn(messages.releaseFailed(this.name, owned.length, describe(error)));
+        for (const o of owned) if (o.state === 'draining') this.unreleased.add(o);
+      },
+    );
+    this.releasing.add(pending);
+    void pending.finally(() => this.releasing.delete(pending));
+    return pending;
+  }
+
+  private async leave(left: boolean, bound: number): Promise<void> {
+    this.retiring = true;
+    const began = this.clock.now();
+    await this.loop.stop();
+    await Promise.all(this.releasing);
+    await this.watch.close().catch(() => undefined);
+    this.deadline.cancel();
+    const session = this.session;
+    if (session === undefined) return;
+    const busy = [...this.ownerships.values()].filter((o) => o.state !== 'unowned' && isBusy(o));
+    if (!left || busy.length > 0) {
+      this.logger.warn(
+        messages.notLeft(
+          this.name,
+          busy.map((o) => o.name),
+        ),
+      );
+      return;
+    }
+    const owned = [...this.ownerships.values()].filter((o) => o.state !== 'unowned').length;
+    const timeout = Math.max(1, began + bound - this.clock.now());
+    const runs = this.records.take(this.clock.now()).runs;
+    try {
+      const call = () => this.store.leave(this.name, this.identity, session, runs, { timeout });
+      await storeCall(call, 'leave', timeout, this.clock, new AbortController().signal);
+      this.logger.log(messages.left(this.name, owned));
+    } catch (error) {
+      this.logger.warn(messages.leaveFailed(this.name, describe(error)));
+    }
+    this.validUntil = -Infinity;
+  }
+}
+
+function isBusy(o: LoopOwnership): boolean {
+  return o.loop?.inFlight === true;
+}

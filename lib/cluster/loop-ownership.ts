@@ -1,0 +1,100 @@
+import type { LastRun } from './cluster-store.js';
+
+/** What an ownership needs of its managed loop. Internal. */
+export interface OwnedLoopHandle {
+  readonly settings: { readonly period: number; readonly sliding: boolean };
+  /** The gate opened or closed. */
+  gateChanged(): void;
+  readonly inFlight: boolean;
+  /** Resolves once no run is in flight. */
+  idle(): Promise<void>;
+}
+
+/** What an ownership needs of its cluster node. Internal. */
+export interface OwnershipHost {
+  /** Whether the member lease lets this replica run loops at `now`. */
+  valid(now: number): boolean;
+  runStarted(ownership: LoopOwnership, now: number): void;
+  runEnded(ownership: LoopOwnership, now: number): void;
+}
+
+/**
+ * A spread loop's ownership on this replica, and the loop's gate: it runs only while this replica
+ * owns it (claimed in the store, not being handed over) and its member lease is confirmed.
+ * Internal.
+ */
+export class LoopOwnership {
+  /** `'draining'`: handed over; the run in flight settles before the loop is released. */
+  state: 'unowned' | 'owned' | 'draining' = 'unowned';
+  /** The loop's fencing token while owned here. */
+  token: number | undefined = undefined;
+  /** The owner as last seen: this replica while it owns the loop, or the one a claim found. */
+  owner: string | undefined = undefined;
+  loop: OwnedLoopHandle | undefined = undefined;
+  /** The previous owner's last run, and the clock time the claim's answer came. */
+  private resume: { readonly lastRun: LastRun; readonly at: number } | undefined = undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly host: OwnershipHost,
+  ) {}
+
+  /** LoopGate: the loop's token while this replica owns it at `now`. */
+  admit(now: number): number | undefined {
+    return this.state === 'owned' && this.host.valid(now) ? this.token : undefined;
+  }
+
+  /**
+   * LoopGate: the first wait of a start after a claim: what is left of the period since the
+   * previous owner's last recorded run (from its end when sliding, its start otherwise; from its
+   * start when its end was never recorded). Once per claim.
+   */
+  firstDelay(now: number): number | undefined {
+    const resume = this.resume;
+    if (resume === undefined || this.loop === undefined) return undefined;
+    this.resume = undefined;
+    const { period, sliding } = this.loop.settings;
+    const { startedAgo, endedAgo } = resume.lastRun;
+    const since = (sliding ? (endedAgo ?? startedAgo) : startedAgo) + (now - resume.at);
+    return Math.max(0, period - since);
+  }
+
+  runStarted(now: number): void {
+    this.host.runStarted(this, now);
+  }
+
+  runEnded(now: number): void {
+    this.host.runEnded(this, now);
+  }
+
+  /** The store gave this replica the loop with `token`, at clock time `at`. */
+  claimed(identity: string, token: number, lastRun: LastRun | undefined, at: number): void {
+    this.state = 'owned';
+    this.token = token;
+    this.owner = identity;
+    this.resume = lastRun === undefined ? undefined : { lastRun, at };
+    this.loop?.gateChanged();
+  }
+
+  /** No longer owned here (released, or the member's session ended). */
+  lost(owner: string | undefined): void {
+    const was = this.state;
+    this.state = 'unowned';
+    this.token = undefined;
+    this.owner = owner;
+    this.resume = undefined;
+    if (was === 'owned') this.loop?.gateChanged();
+  }
+
+  /** A hand-over that did not happen: owned again, with the same token. */
+  reclaimed(): void {
+    this.state = 'owned';
+    this.loop?.gateChanged();
+  }
+
+  /** Starts a hand-over: the gate closes, the run in flight is aborted. */
+  drain(): void {
+    this.state = 'draining';
+    this.loop?.gateChanged();
+  }
+}
