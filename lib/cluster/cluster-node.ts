@@ -143,9 +143,10 @@ export class ClusterNode {
     const sent = this.clock.now();
     const { digest, names } = this.view.local();
     const runs = this.records.take(sent);
+    // A member that runs no loop gives up after one retry period, so that it asks again soon.
     const timeout = this.valid(sent)
       ? Math.max(1, this.validUntil - sent)
-      : this.options.renewDeadline;
+      : this.options.retryPeriod;
     let result: HeartbeatResult;
     try {
       const beat = {

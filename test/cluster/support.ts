@@ -1,0 +1,171 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  PollingRegistry,
+  WaitModule,
+  type PollingContext,
+  type WaitModuleOptions,
+} from '../../lib/index.js';
+import type { FakeCluster, FakeReplica } from '../../lib/testing/index.js';
+import { CapturingLogger } from '../polling/support.js';
+
+/** One run of a spread loop, as the test's downstream saw it. */
+export interface Run {
+  loop: string;
+  replica: string;
+  token: number | undefined;
+  start: number;
+  end: number | undefined;
+  /** Whether the downstream took its write (its token was not below the greatest seen). */
+  written: boolean | undefined;
+}
+
+/** A downstream that keeps the greatest token per loop, and every run. */
+export class Downstream {
+  readonly runs: Run[] = [];
+  private readonly tokens = new Map<string, number>();
+
+  constructor(private readonly cluster: FakeCluster) {}
+
+  begin(loop: string, replica: string, token: number | undefined): Run {
+    const run: Run = {
+      loop,
+      replica,
+      token,
+      start: this.cluster.clock.now(),
+      end: undefined,
+      written: undefined,
+    };
+    this.runs.push(run);
+    return run;
+  }
+
+  /** The run's fenced write, at its end. */
+  finish(run: Run): void {
+    run.end = this.cluster.clock.now();
+    const greatest = this.tokens.get(run.loop) ?? -Infinity;
+    run.written = run.token !== undefined && run.token >= greatest;
+    if (run.written) this.tokens.set(run.loop, run.token!);
+  }
+
+  of(loop: string): Run[] {
+    return this.runs.filter((r) => r.loop === loop);
+  }
+
+  /**
+   * Per loop: runs of two replicas overlap only when the earlier one's write was refused (a
+   * replica that was paused or cut off), and tokens never go back from one owner to the next.
+   */
+  check(): void {
+    const byLoop = new Map<string, Run[]>();
+    for (const run of this.runs) {
+      let list = byLoop.get(run.loop);
+      if (list === undefined) byLoop.set(run.loop, (list = []));
+      list.push(run);
+    }
+    for (const [loop, runs] of byLoop) {
+      runs.sort((a, b) => a.start - b.start);
+      for (let i = 0; i < runs.length; i++) {
+        const a = runs[i];
+        expect(a.token).toBeDefined();
+        for (let j = i + 1; j < runs.length; j++) {
+          const b = runs[j];
+          const overlap = a.end === undefined || a.end > b.start;
+          if (!overlap) continue;
+          if (a.replica === b.replica) throw new Error(`${loop}: two runs on ${a.replica} overlap`);
+          // The earlier run belongs to an owner that was replaced: its write must be refused.
+          expect({ loop, earlier: a.token! < b.token!, refused: a.written !== true }).toEqual({
+            loop,
+            earlier: true,
+            refused: true,
+          });
+        }
+        if (i > 0 && runs[i - 1].replica !== a.replica) {
+          expect(a.token!).toBeGreaterThan(runs[i - 1].token!);
+        }
+      }
+    }
+  }
+}
+
+export interface App {
+  replica: FakeReplica;
+  app: INestApplication;
+  registry: PollingRegistry;
+  logger: CapturingLogger;
+}
+
+/** Boots one replica's app: WaitModule on the replica's clock and store link. */
+export async function bootReplica(
+  replica: FakeReplica,
+  options: Partial<WaitModuleOptions> = {},
+  placement: 'spread' | 'leader' | 'every' = 'spread',
+): Promise<App> {
+  const logger = new CapturingLogger();
+  const ref = await Test.createTestingModule({
+    imports: [WaitModule.forRoot({ ...replica.options(placement), ...options })],
+  })
+    .setLogger(logger)
+    .compile();
+  const app = ref.createNestApplication({ logger });
+  await app.init();
+  return { replica, app, registry: app.get(PollingRegistry), logger };
+}
+
+/** Adds `count` spread loops `loop-0`… whose runs last `duration` ms (or until aborted). */
+export function addLoops(
+  target: App,
+  downstream: Downstream,
+  {
+    count,
+    period = 1000,
+    duration = 100,
+    prefix = 'loop',
+    sliding = true,
+  }: {
+    count: number;
+    period?: number;
+    duration?: number;
+    prefix?: string;
+    sliding?: boolean;
+  },
+): string[] {
+  const names: string[] = [];
+  const clock = target.replica.clock;
+  for (let i = 0; i < count; i++) {
+    const name = `${prefix}-${i}`;
+    names.push(name);
+    target.registry.add(
+      name,
+      async ({ signal, fencingToken }: PollingContext) => {
+        const run = downstream.begin(name, target.replica.identity, fencingToken);
+        await new Promise<void>((resolve) => {
+          const timer = clock.setTimeout(resolve, duration);
+          signal.addEventListener('abort', () => {
+            clock.clearTimeout(timer);
+            resolve();
+          });
+        });
+        downstream.finish(run);
+      },
+      { period, sliding, placement: 'spread' },
+    );
+  }
+  return names;
+}
+
+/** How many loops each replica owns, by the registry's status on the replica. */
+export function owned(apps: readonly App[], names: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { registry, replica } of apps) {
+    if (replica.state !== 'up') continue;
+    for (const name of names) {
+      if (!registry.has(name)) continue;
+      const status = registry.get(name);
+      if (status.state === 'running' && status.owner === replica.identity) {
+        counts.set(replica.identity, (counts.get(replica.identity) ?? 0) + 1);
+      }
+    }
+  }
+  return counts;
+}
