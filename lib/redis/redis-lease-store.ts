@@ -11,7 +11,15 @@ import { LeaseCallLateError, ServerDeadline } from '../leader/server-deadline.js
 import { RedisConnections } from './redis-connections.js';
 import { checkRedisOptions, type RedisLeaseStoreOptions } from './redis-options.js';
 import { RedisReleaseWatch } from './redis-release-watch.js';
-import { ACQUIRE, RELEASE, RENEW, toToken, valueOf, type ScriptReply } from './redis-scripts.js';
+import {
+  ACQUIRE,
+  RELEASE,
+  RENEW,
+  toToken,
+  valueOf,
+  type Reply,
+  type ScriptReply,
+} from './redis-scripts.js';
 
 /**
  * Leases in Redis, for replicas of one app (`nestjs-wait/redis`, needs `ioredis`; Redis 5 or
@@ -107,11 +115,11 @@ export class RedisLeaseStore implements LeaseStore {
    * A failure while disconnected names the connection's own error. The store's own client queues
    * nothing while disconnected, so its first command waits for the connection.
    */
-  private async script(
+  private async script<R extends Reply = ScriptReply>(
     operation: string,
     options: LeaseCallOptions | undefined,
     run: (redis: Redis, deadline: string) => Promise<unknown>,
-  ): Promise<ScriptReply> {
+  ): Promise<R> {
     const started = this.deadline.now();
     try {
       const redis = await this.connections.connection();
@@ -123,10 +131,7 @@ export class RedisLeaseStore implements LeaseStore {
         this.deadline.observe(Number(seconds) * 1000 + Number(micros) / 1000);
       }
       const deadline = this.deadline.of(started, options?.timeout);
-      const reply = (await run(
-        redis,
-        deadline === undefined ? '0' : deadline.toFixed(3),
-      )) as ScriptReply;
+      const reply = (await run(redis, deadline === undefined ? '0' : deadline.toFixed(3))) as R;
       this.deadline.observe(Number(reply[1]));
       if (reply[0] === -1) throw new LeaseCallLateError(messages.late(operation));
       return reply;
