@@ -1,13 +1,16 @@
 import type { Redis } from 'ioredis';
 import type {
-  AcquireResult,
-  Lease,
-  LeaseCallOptions,
-  LeaseStore,
-  LeaseWatch,
-} from '../leader/lease-store.js';
+  ClaimResult,
+  ClusterStore,
+  Heartbeat,
+  HeartbeatResult,
+  OwnedLoop,
+  RunRecord,
+} from '../cluster/cluster-store.js';
+import type { AcquireResult, Lease, LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
 import { messages } from '../leader/leader-messages.js';
 import { LeaseCallLateError, ServerDeadline } from '../leader/server-deadline.js';
+import { RedisCluster } from './redis-cluster.js';
 import { RedisConnections } from './redis-connections.js';
 import { checkRedisOptions, type RedisLeaseStoreOptions } from './redis-options.js';
 import { RedisReleaseWatch } from './redis-release-watch.js';
@@ -34,20 +37,30 @@ import {
  *
  * A release is published on a channel, so followers take over at once.
  *
+ * It implements the cluster contract too ({@link ClusterStore}): member leases and loop claims in
+ * hashes under `{cluster:<name>}`, one script a call, on the same deadlines; sessions and loop
+ * tokens, as lease tokens, never go below the server's clock in microseconds.
+ *
  * The store's main connection queues nothing while disconnected. A command that ioredis resends
  * after a reconnect still carries its deadline, so it does nothing once its caller gave up.
  */
-export class RedisLeaseStore implements LeaseStore {
+export class RedisLeaseStore implements ClusterStore {
   private readonly prefix: string;
   private readonly connections: RedisConnections;
   private readonly releases: RedisReleaseWatch;
   private readonly deadline = new ServerDeadline();
+  private readonly clusters: RedisCluster;
 
   /** @param options - see {@link RedisLeaseStoreOptions} for defaults. */
   constructor(options: RedisLeaseStoreOptions = {}) {
     this.prefix = checkRedisOptions(options);
     this.connections = new RedisConnections(options);
     this.releases = new RedisReleaseWatch(this.connections);
+    this.clusters = new RedisCluster(
+      this.prefix,
+      (operation, options, run) => this.script(operation, options, run),
+      this.releases,
+    );
   }
 
   async acquire(
@@ -95,6 +108,57 @@ export class RedisLeaseStore implements LeaseStore {
 
   watch(name: string, onReleased: () => void): Promise<LeaseWatch> {
     return this.releases.watch(this.channel(name), onReleased);
+  }
+
+  heartbeat(
+    cluster: string,
+    beat: Heartbeat,
+    options?: LeaseCallOptions,
+  ): Promise<HeartbeatResult> {
+    return this.clusters.heartbeat(cluster, beat, options);
+  }
+
+  memberLoops(
+    cluster: string,
+    identity: string,
+    digest: string,
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[] | undefined> {
+    return this.clusters.memberLoops(cluster, identity, digest, options);
+  }
+
+  claimLoops(
+    cluster: string,
+    identity: string,
+    session: number,
+    loops: readonly string[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly ClaimResult[]> {
+    return this.clusters.claimLoops(cluster, identity, session, loops, options);
+  }
+
+  releaseLoops(
+    cluster: string,
+    identity: string,
+    loops: readonly OwnedLoop[],
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[]> {
+    return this.clusters.releaseLoops(cluster, identity, loops, runs, options);
+  }
+
+  leave(
+    cluster: string,
+    identity: string,
+    session: number,
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<boolean> {
+    return this.clusters.leave(cluster, identity, session, runs, options);
+  }
+
+  watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {
+    return this.clusters.watch(cluster, onChange);
   }
 
   /** Closes the store's own connections at once, without waiting for the server. */
