@@ -156,16 +156,16 @@ export class ClusterNode {
     // loops if not.
     const runs = valid ? this.records.take(sent) : NO_RUNS;
     const timeout = valid ? Math.max(1, this.validUntil - sent) : this.options.retryPeriod;
+    const beat = {
+      identity: this.identity,
+      session: this.session,
+      ttl: this.options.leaseDuration,
+      digest,
+      loops: this.session === undefined || this.storedDigest !== digest ? names : undefined,
+      runs: runs.runs,
+    };
     let result: HeartbeatResult;
     try {
-      const beat = {
-        identity: this.identity,
-        session: this.session,
-        ttl: this.options.leaseDuration,
-        digest,
-        loops: this.session === undefined || this.storedDigest !== digest ? names : undefined,
-        runs: runs.runs,
-      };
       const call = (): Promise<HeartbeatResult> =>
         this.store.heartbeat(this.name, beat, { timeout });
       result = await storeCall(call, 'heartbeat', timeout, this.clock, signal);
@@ -174,9 +174,10 @@ export class ClusterNode {
     }
     this.failures.answered();
     this.records.confirmed(runs);
-    // Sent without the names while the store held another digest (it lost them): send them again.
-    this.storedDigest =
-      result.storedDigest === digest || result.session !== this.session ? digest : undefined;
+    // Sent without the names while the store held another digest (it lost them), or when the
+    // store started a new session (it holds no names for it): send them again.
+    const same = result.session === this.session && result.storedDigest === digest;
+    this.storedDigest = beat.loops !== undefined || same ? digest : undefined;
     if (result.session !== this.session) this.newSession(result.session);
     this.confirm(sent);
     if (this.retiring || this.stopping !== undefined) return;

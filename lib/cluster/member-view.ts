@@ -61,7 +61,10 @@ export class MemberView {
           const loops = await call(() =>
             this.store.memberLoops(this.cluster, m.identity, m.digest),
           );
-          if (loops !== undefined)
+          // Kept only if they are what the digest says: a member that rejoined without its
+          // names (its lease had ended unbeknown to it) is listed with its digest and no names
+          // until its next heartbeat sends them; asked again then.
+          if (loops !== undefined && digestOf([...loops].sort()) === m.digest)
             this.loopsOf.set(m.identity, { digest: m.digest, loops: new Set(loops) });
         } catch {
           // Left out of this placement; asked again at the next heartbeat.

@@ -189,7 +189,8 @@ describe('spread loops', () => {
     for (const name of names) expect(runnersOf(name, cutAt + LEASE + 2.2 * RETRY).size).toBe(1);
     victim.replica.heal();
     await cluster.clock.advance(4 * RETRY);
-    expect(owned(apps, names).get(victim.replica.identity)).toBeGreaterThan(0);
+    // Its share: the others learnt its loop names again, not the empty list of its new session.
+    expect(owned(apps, names).get(victim.replica.identity)).toBeGreaterThanOrEqual(8);
     downstream.check();
   });
 
