@@ -29,6 +29,15 @@ const CPU = quick ? { seconds: 0.3, warmup: 0.2 } : { seconds: 2, warmup: 1 };
 // The window must hold at least one 1 s period after the start's burst of first runs.
 const JITTER = quick ? { seconds: 1, warmup: 1 } : { seconds: 3, warmup: 2 };
 const CADENCE_RUNS = quick ? 50 : 1000;
+// The cluster: short timings so that a window is short; each replica process boots 100 to 10,000
+// loops, so one repetition of the three sizes takes about a minute.
+const CLUSTER = {
+  timings: { leaseDuration: 1000, renewDeadline: 600, retryPeriod: 200 },
+  period: 1000,
+  seconds: quick ? 2 : 4,
+  reps: Number(flag('reps') ?? (quick ? 1 : 2)),
+  cost: quick ? { seconds: 1, warmup: 1.5 } : { seconds: 3, warmup: 2 },
+};
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,9 +55,8 @@ function runChild(scenario, impl, params) {
 }
 
 /** Runs `cases` ({ key, impl, params }) a few times, rotating their order; medians per key. */
-function measure(scenario, cases) {
+function measure(scenario, cases, reps = SHORT.has(scenario) ? SHORT_REPS : REPS) {
   const samples = Object.fromEntries(cases.map((c) => [c.key, []]));
-  const reps = SHORT.has(scenario) ? SHORT_REPS : REPS;
   for (let rep = 0; rep < reps; rep++) {
     for (let i = 0; i < cases.length; i++) {
       const c = cases[(i + rep) % cases.length];
@@ -91,6 +99,7 @@ const results = {
     memory: SHORT_REPS,
     shutdown: SHORT_REPS,
     bootstrap: SHORT_REPS,
+    cluster: CLUSTER.reps,
   },
   entry: process.env.BENCH_ENTRY === 'engine' ? 'engine (dist/wait)' : 'package (dist/index)',
   scenarios: {},
@@ -381,6 +390,221 @@ if (want('bootstrap')) {
     `${ratio(m.wait.ms, m.schedule.ms)} / ${ratio(m['wait-delayed'].ms, m.schedule.ms)}`,
     m['wait-delayed'].ms <= m.schedule.ms,
   );
+}
+
+if (want('cluster')) {
+  const { timings, period } = CLUSTER;
+  const { leaseDuration, renewDeadline, retryPeriod } = timings;
+  const sizes = [100, 1000, 10_000];
+  const placements = ['none', 'every', 'spread'];
+  const cases = placements
+    .map((placement) => ({
+      key: `memory/${placement}`,
+      impl: 'memory',
+      params: { placement, period, timings, ...CLUSTER.cost },
+    }))
+    .concat(
+      sizes.map((n) => ({
+        key: `redis/${n}`,
+        impl: 'redis',
+        params: { n, period, timings, seconds: CLUSTER.seconds },
+      })),
+    );
+  const r = measure('cluster', cases, CLUSTER.reps);
+  results.scenarios.cluster = r;
+  const m = r.medians;
+  const skipped = r.samples['redis/100'].find((s) => s.skipped)?.skipped;
+  const timing = `lease ${leaseDuration} ms, renew deadline ${renewDeadline} ms, retry period ${retryPeriod} ms`;
+  const n = (k) => k.toLocaleString('en-US');
+  if (skipped) {
+    print(`### 7. Cluster on Redis: skipped (${skipped})\n`);
+  } else {
+    print(
+      `### 7a. Cluster: store calls per replica in the steady state (3 replicas on Redis, each its own process; spread loops of ${period / 1000} s, cheap body; ${timing})\n`,
+    );
+    print(
+      table(
+        [
+          'spread loops',
+          'calls/s (mean / busiest replica)',
+          'calls per retry period',
+          'heartbeat/s',
+          'elector/s',
+          'other calls/s',
+          'records / heartbeat',
+          'bytes sent / heartbeat',
+          'bytes received',
+          'runs / ideal',
+          'event loop delay p99 / max',
+          'sessions lost',
+        ],
+        sizes.map((k) => {
+          const x = m[`redis/${k}`];
+          return [
+            n(k),
+            `${fmt(x.callsPerSecond)} / ${fmt(x.callsPerSecondMax)}`,
+            fmt(x.callsPerRetry),
+            fmt(x.heartbeatsPerSecond),
+            fmt(x.electorPerSecond),
+            fmt(x.otherPerSecond),
+            fmt(x.recordsPerBeat, 0),
+            fmt(x.bytesSentPerBeat, 0),
+            fmt(x.bytesReceivedPerBeat, 0),
+            pct(x.runsPerSecond),
+            `${fmt(x.lagP99, 0)} / ${fmt(x.lagMax, 0)} ms`,
+            fmt(x.sessionsLost, 0),
+          ];
+        }),
+      ) + '\n',
+    );
+    // Bytes per heartbeat against the records it carried, from the smallest to the largest size.
+    const lo = m['redis/100'];
+    const hi = m['redis/10000'];
+    const perRecord =
+      (hi.bytesSentPerBeat - lo.bytesSentPerBeat) / (hi.recordsPerBeat - lo.recordsPerBeat);
+    const fixed = lo.bytesSentPerBeat - perRecord * lo.recordsPerBeat;
+    results.scenarios.cluster.heartbeatBytes = { fixed, perRecord };
+    print(
+      `Calls are counted by a Proxy over each replica's \`RedisLeaseStore\`; bytes are the arguments and reply of the store's Redis commands, without RESP framing. Calls are the heartbeat and the leader elector's acquire or renew (the elector runs whenever \`cluster\` is set), each once per retry period plus the time the call takes (the waits slide). A heartbeat's payload grows by about ${fmt(perRecord, 0)} B per run record, over about ${fmt(fixed, 0)} B without any (most of it the Lua script's text: \`EVAL\` sends it with every call).\n`,
+    );
+    print('### 7b. Cluster: the spread, once settled (owned loops by `registry.list()`)\n');
+    print(
+      table(
+        ['spread loops', '3 replicas: fewest', 'most', 'max / mean', '4 replicas: max / mean'],
+        sizes.map((k) => {
+          const x = m[`redis/${k}`];
+          return [
+            n(k),
+            fmt(x.spreadMin, 0),
+            fmt(x.spreadMax, 0),
+            fmt(x.spread, 3),
+            fmt(x.spread4, 3),
+          ];
+        }),
+      ) + '\n',
+    );
+    print(
+      `### 7c. Cluster: rebalancing (wall time from the event; loops of ${period / 1000} s keep their cadence across a hand-over)\n`,
+    );
+    const events = [
+      ['join', 'a 4th replica joins (from its app created, its modules loaded)'],
+      ['leave', 'a replica leaves (`app.close()`)'],
+      ['kill', 'a replica is killed (SIGKILL)'],
+    ];
+    const rows = [];
+    for (const [event, label] of events) {
+      for (const k of sizes) {
+        const x = m[`redis/${k}`];
+        const field = (f) => x[`${event}${f}`];
+        const member =
+          event === 'join'
+            ? ` (${fmt(x.joinMemberOwnedMs, 0)} ms from its first heartbeat; app boot ${fmt(x.joinBootMs, 0)} ms)`
+            : event === 'leave'
+              ? ` (\`app.close()\` ${fmt(x.leaveCloseMs, 0)} ms)`
+              : '';
+        rows.push([
+          label,
+          n(k),
+          fmt(field('Moved'), 0),
+          `${fmt(field('OwnedMs'), 0)} ms${member}`,
+          `${fmt(field('RanMs'), 0)} ms`,
+          `${fmt(field('MinGap'), 0)} / ${fmt(field('MaxGap'), 0)} ms`,
+        ]);
+      }
+    }
+    print(
+      table(
+        [
+          'event',
+          'spread loops',
+          'loops moved',
+          'all claimed by their new owners',
+          'all ran there',
+          "gap from a moved loop's last run to its next: shortest / longest",
+        ],
+        rows,
+      ) + '\n',
+    );
+    print(
+      `A moved loop runs on its new owner when its period since its last recorded run is up, so "all ran there" is up to a period after the claims. A graceful hand-over writes the last run, so its gaps stay near the period; a killed replica's runs since its last heartbeat were never recorded, so its loops may run early (a gap under the period) once the lease (${leaseDuration} ms) has run out.\n`,
+    );
+  }
+  const c = (p) => m[`memory/${p}`];
+  print(
+    `### 7d. Cluster: the cost per run of recording runs (one process, in-memory store on the real clock, 10,000 loops of ${period / 1000} s, empty body; ${timing})\n`,
+  );
+  print(
+    table(
+      [
+        'loops',
+        'µs/run',
+        'over `every`',
+        'CPU ms/s',
+        'runs / ideal',
+        'heartbeats/s',
+        'records sent / run',
+      ],
+      [
+        ['no `cluster` option', c('none')],
+        ["`placement: 'every'` (`cluster` set: the elector runs)", c('every')],
+        [
+          "`placement: 'spread'` (the one member owns all: gated, recorded, heartbeats carry the records)",
+          c('spread'),
+        ],
+      ].map(([label, x]) => [
+        label,
+        fmt(x.cpuMicrosPerRun),
+        `${fmt(x.cpuMicrosPerRun - c('every').cpuMicrosPerRun)} µs`,
+        fmt(x.cpuMillisPerSecond, 1),
+        pct(x.rate),
+        fmt(x.heartbeatsPerSecond),
+        fmt(x.recordsPerRun),
+      ]),
+    ) + '\n',
+  );
+  if (!skipped) {
+    const at = (k) => m[`redis/${k}`];
+    const flat = at(10000).callsPerSecond / at(100).callsPerSecond;
+    target(
+      'cluster: store calls/s per replica flat in the loops (10,000 within 1.2x of 100)',
+      `${fmt(at(100).callsPerSecond)} / ${fmt(at(1000).callsPerSecond)} / ${fmt(at(10000).callsPerSecond)} (${fmt(flat)}x)`,
+      flat <= 1.2,
+    );
+    const other = Math.max(...sizes.map((k) => at(k).otherPerSecond));
+    target(
+      'cluster: no store call in the steady state but heartbeats and the elector',
+      `${fmt(other)} other calls/s`,
+      other === 0,
+    );
+    const spread = Math.max(...sizes.map((k) => at(k).spread));
+    target('cluster: spread, max / mean owned <= 1.15', fmt(spread, 3), spread <= 1.15);
+    const bound = leaseDuration + 2.2 * retryPeriod;
+    const kill = Math.max(...sizes.map((k) => at(k).killRanMs));
+    target(
+      `cluster: a killed replica's loops ran elsewhere <= leaseDuration + 2.2 x retryPeriod (${bound} ms)`,
+      `${fmt(kill, 0)} ms`,
+      kill <= bound,
+    );
+    const join = Math.max(...sizes.map((k) => at(k).joinMemberOwnedMs));
+    target(
+      'cluster: a joining replica owns its share <= 1 s from its first heartbeat',
+      `${fmt(join, 0)} ms (${fmt(Math.max(...sizes.map((k) => at(k).joinOwnedMs)), 0)} ms from its app's creation)`,
+      join <= 1000,
+    );
+    const leave = Math.max(...sizes.map((k) => at(k).leaveOwnedMs));
+    target(
+      "cluster: a leaving replica's loops owned elsewhere <= 1 s",
+      `${fmt(leave, 0)} ms`,
+      leave <= 1000,
+    );
+    const late =
+      Math.max(...sizes.map((k) => Math.max(at(k).joinMaxGap, at(k).leaveMaxGap))) - period;
+    target(
+      "cluster: a hand-over (join, leave) delays no loop's run by more than 1 s past its turn",
+      `${fmt(late, 0)} ms at most`,
+      late <= 1000,
+    );
+  }
 }
 
 results.loadAfter = os.loadavg();
