@@ -174,9 +174,9 @@ describe('bad input', () => {
   it('spread on a store without the cluster calls is refused, naming them', async () => {
     const inner = new InMemoryLeaseStore(clock);
     const leasesOnly: LeaseStore = {
-      acquire: (...a) => inner.acquire(...a),
-      renew: (...a) => inner.renew(...a),
-      release: (...a) => inner.release(...a),
+      acquire: (name, identity, ttl) => inner.acquire(name, identity, ttl),
+      renew: (name, lease, ttl) => inner.renew(name, lease, ttl),
+      release: (name, lease) => inner.release(name, lease),
     };
     const b = await boot({}, { cluster: { store: leasesOnly, name: 'c' } }, { clock });
     apps.push(b);
