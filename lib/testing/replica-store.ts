@@ -77,6 +77,8 @@ export class ReplicaStore implements ClusterStore {
     return new Promise<T>((resolve, reject) => {
       call().then(
         (value) => this.deliver(() => resolve(value)),
+        // The store's error is passed on as it is, an Error or not.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         (error: unknown) => this.deliver(() => reject(error)),
       );
     });
