@@ -1,4 +1,3 @@
-import type { Pool } from 'pg';
 import type {
   AcquireResult,
   Lease,
@@ -6,8 +5,7 @@ import type {
   LeaseStore,
   LeaseWatch,
 } from '../leader/lease-store.js';
-import { messages } from '../leader/leader-messages.js';
-import { LeaseCallLateError, ServerDeadline } from '../leader/server-deadline.js';
+import { PostgresCalls, PostgresTables } from './postgres-calls.js';
 import { checkPostgresOptions, type PostgresLeaseStoreOptions } from './postgres-options.js';
 import { PostgresPool } from './postgres-pool.js';
 import { PostgresReleaseListener } from './postgres-release-listener.js';
@@ -31,8 +29,8 @@ export class PostgresLeaseStore implements LeaseStore {
   private readonly channel: string;
   private readonly pool: PostgresPool;
   private readonly releases: PostgresReleaseListener;
-  private ready: Promise<void> | undefined = undefined;
-  private readonly deadline = new ServerDeadline();
+  private readonly calls: PostgresCalls;
+  private readonly leases: PostgresTables;
 
   /** @param options - see {@link PostgresLeaseStoreOptions} for defaults. */
   constructor(options: PostgresLeaseStoreOptions = {}) {
@@ -41,6 +39,8 @@ export class PostgresLeaseStore implements LeaseStore {
     this.channel = channel;
     this.pool = new PostgresPool(options);
     this.releases = new PostgresReleaseListener(channel, this.pool);
+    this.calls = new PostgresCalls(this.pool);
+    this.leases = new PostgresTables(this.sql.create);
   }
 
   async acquire(
@@ -49,7 +49,8 @@ export class PostgresLeaseStore implements LeaseStore {
     ttl: number,
     options?: LeaseCallOptions,
   ): Promise<AcquireResult> {
-    const row = await this.statement<{ token: string | null; holder: string | null }>(
+    const row = await this.calls.statement<{ token: string | null; holder: string | null }>(
+      this.leases,
       'acquire',
       options,
       this.sql.acquire,
@@ -62,7 +63,9 @@ export class PostgresLeaseStore implements LeaseStore {
     if (row.holder === null) {
       // The row was created by a statement that committed after this one began: its snapshot
       // does not show it, a new statement's does.
-      const { rows } = await this.query<{ holder: string }>(this.sql.holder, [name]);
+      const { rows } = await this.calls.query<{ holder: string }>(this.leases, this.sql.holder, [
+        name,
+      ]);
       return { acquired: false, holder: rows[0]?.holder };
     }
     return { acquired: false, holder: row.holder };
@@ -74,7 +77,8 @@ export class PostgresLeaseStore implements LeaseStore {
     ttl: number,
     options?: LeaseCallOptions,
   ): Promise<boolean> {
-    const row = await this.statement<{ done: boolean }>(
+    const row = await this.calls.statement<{ done: boolean }>(
+      this.leases,
       'renew',
       options,
       this.sql.renew,
@@ -85,7 +89,8 @@ export class PostgresLeaseStore implements LeaseStore {
   }
 
   async release(name: string, lease: Lease, options?: LeaseCallOptions): Promise<boolean> {
-    const row = await this.statement<{ done: boolean }>(
+    const row = await this.calls.statement<{ done: boolean }>(
+      this.leases,
       'release',
       options,
       this.sql.release,
@@ -107,62 +112,5 @@ export class PostgresLeaseStore implements LeaseStore {
   async close(): Promise<void> {
     this.releases.close();
     await this.pool.close();
-  }
-
-  /**
-   * One statement with the call's deadline appended as its last parameter (`$D`). The answer
-   * must be one row with `server_ms` and `late`; a late call that changed nothing (`unchanged`)
-   * rejects with {@link LeaseCallLateError}.
-   */
-  private async statement<R extends object>(
-    operation: string,
-    options: LeaseCallOptions | undefined,
-    text: string,
-    values: unknown[],
-    unchanged: (row: R) => boolean,
-  ): Promise<R> {
-    const started = this.deadline.now();
-    const pool = await this.prepared();
-    const deadline = this.deadline.of(started, options?.timeout) ?? null;
-    const sql = text.replaceAll('$D', `$${values.length + 1}`);
-    const { rows } = await pool.query<R & { server_ms: number; late: boolean }>(sql, [
-      ...values,
-      deadline,
-    ]);
-    const row = rows[0];
-    this.deadline.observe(row.server_ms);
-    if (row.late && unchanged(row)) throw new LeaseCallLateError(messages.late(operation));
-    return row;
-  }
-
-  private async query<R extends object = object>(
-    text: string,
-    values: unknown[],
-  ): Promise<{ rows: R[]; rowCount: number | null }> {
-    return (await this.prepared()).query<R>(text, values);
-  }
-
-  /** The pool, once the table exists and the server's clock is known. */
-  private async prepared(): Promise<Pool> {
-    const pool = await this.pool.connection();
-    await (this.ready ??= this.createTable(pool).catch((error: unknown) => {
-      this.ready = undefined; // try again on the next call
-      throw error;
-    }));
-    return pool;
-  }
-
-  private async createTable(pool: Pool): Promise<void> {
-    for (const statement of this.sql.create) {
-      try {
-        await pool.query(statement);
-      } catch (error) {
-        // Replicas starting together race on IF NOT EXISTS; the loser finds it made already.
-        const code = (error as { code?: string }).code;
-        if (code !== '23505' && code !== '42P07') throw error;
-      }
-    }
-    const { rows } = await pool.query<{ server_ms: number }>(this.sql.serverTime);
-    this.deadline.observe(rows[0].server_ms);
   }
 }
