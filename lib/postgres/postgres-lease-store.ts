@@ -1,11 +1,14 @@
 import type {
-  AcquireResult,
-  Lease,
-  LeaseCallOptions,
-  LeaseStore,
-  LeaseWatch,
-} from '../leader/lease-store.js';
+  ClaimResult,
+  ClusterStore,
+  Heartbeat,
+  HeartbeatResult,
+  OwnedLoop,
+  RunRecord,
+} from '../cluster/cluster-store.js';
+import type { AcquireResult, Lease, LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
 import { PostgresCalls, PostgresTables } from './postgres-calls.js';
+import { PostgresCluster } from './postgres-cluster.js';
 import { checkPostgresOptions, type PostgresLeaseStoreOptions } from './postgres-options.js';
 import { PostgresPool } from './postgres-pool.js';
 import { PostgresReleaseListener } from './postgres-release-listener.js';
@@ -23,24 +26,30 @@ import { leaseStatements, type LeaseStatements } from './postgres-statements.js'
  * even if the row, the table or the sequence is lost.
  *
  * A release is announced with `NOTIFY`, so followers take over at once.
+ *
+ * It implements the cluster contract too ({@link ClusterStore}): member leases and loop claims
+ * in two tables beside the lease table, `<table>_members` and `<table>_loops`, made on the first
+ * cluster call; announced on the same channel and LISTEN connection.
  */
-export class PostgresLeaseStore implements LeaseStore {
+export class PostgresLeaseStore implements ClusterStore {
   private readonly sql: LeaseStatements;
   private readonly channel: string;
   private readonly pool: PostgresPool;
   private readonly releases: PostgresReleaseListener;
   private readonly calls: PostgresCalls;
   private readonly leases: PostgresTables;
+  private readonly cluster: PostgresCluster;
 
   /** @param options - see {@link PostgresLeaseStoreOptions} for defaults. */
   constructor(options: PostgresLeaseStoreOptions = {}) {
-    const { table, sequence, channel } = checkPostgresOptions(options);
-    this.sql = leaseStatements(table, sequence);
-    this.channel = channel;
+    const names = checkPostgresOptions(options);
+    this.sql = leaseStatements(names.table, names.sequence);
+    this.channel = names.channel;
     this.pool = new PostgresPool(options);
-    this.releases = new PostgresReleaseListener(channel, this.pool);
+    this.releases = new PostgresReleaseListener(names.channel, this.pool);
     this.calls = new PostgresCalls(this.pool);
     this.leases = new PostgresTables(this.sql.create);
+    this.cluster = new PostgresCluster(this.calls, names, this.releases);
   }
 
   async acquire(
@@ -102,6 +111,57 @@ export class PostgresLeaseStore implements LeaseStore {
 
   watch(name: string, onReleased: () => void): Promise<LeaseWatch> {
     return this.releases.watch(name, onReleased);
+  }
+
+  heartbeat(
+    cluster: string,
+    beat: Heartbeat,
+    options?: LeaseCallOptions,
+  ): Promise<HeartbeatResult> {
+    return this.cluster.heartbeat(cluster, beat, options);
+  }
+
+  memberLoops(
+    cluster: string,
+    identity: string,
+    digest: string,
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[] | undefined> {
+    return this.cluster.memberLoops(cluster, identity, digest, options);
+  }
+
+  claimLoops(
+    cluster: string,
+    identity: string,
+    session: number,
+    loops: readonly string[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly ClaimResult[]> {
+    return this.cluster.claimLoops(cluster, identity, session, loops, options);
+  }
+
+  releaseLoops(
+    cluster: string,
+    identity: string,
+    loops: readonly OwnedLoop[],
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[]> {
+    return this.cluster.releaseLoops(cluster, identity, loops, runs, options);
+  }
+
+  leave(
+    cluster: string,
+    identity: string,
+    session: number,
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<boolean> {
+    return this.cluster.leave(cluster, identity, session, runs, options);
+  }
+
+  watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {
+    return this.cluster.watch(cluster, onChange);
   }
 
   /**
