@@ -44,6 +44,12 @@ export class ClusterNode {
   private readonly releasing = new Set<Promise<void>>();
   /** Drained loops whose release failed: still ours in the store, released again next tick. */
   private readonly unreleased = new Set<LoopOwnership>();
+  /**
+   * Loops whose claim failed without an answer: maybe ours in the store. Claimed again next tick
+   * wherever they are placed, so that one found ours is handed over rather than kept from the
+   * others for as long as this session lives.
+   */
+  private readonly unanswered = new Set<LoopOwnership>();
   private readonly names = (): Iterable<string> => this.ownerships.keys();
 
   constructor(
@@ -102,6 +108,7 @@ export class ClusterNode {
     const ownership = this.ownerships.get(name);
     if (ownership === undefined) return Promise.resolve();
     this.ownerships.delete(name);
+    this.unanswered.delete(ownership);
     this.view.localChanged(this.names);
     if (this.started) this.loop.trigger();
     return ownership.state === 'unowned' ? Promise.resolve() : this.release([ownership]);
@@ -183,6 +190,7 @@ export class ClusterNode {
     if (this.session !== undefined) this.logger.warn(messages.sessionLost(this.name, owned.length));
     else this.logger.log(messages.joined(this.name, this.identity, session));
     this.session = session;
+    this.unanswered.clear();
     for (const o of owned) {
       this.records.forget(o.name);
       o.lost(undefined);
@@ -225,12 +233,18 @@ export class ClusterNode {
         if (o.state === 'unowned') claim.push(o);
       } else if (o.state === 'owned') {
         hand.push(o);
+      } else if (o.state === 'unowned' && this.unanswered.has(o)) {
+        claim.push(o);
       } else if (o.state === 'unowned' && owner !== undefined) {
         o.owner = owner;
       }
     }
     if (hand.length > 0) this.handOver(hand);
-    if (claim.length > 0 && this.valid(this.clock.now())) await this.claim(claim, signal);
+    if (claim.length === 0 || !this.valid(this.clock.now())) return;
+    await this.claim(claim, signal);
+    // Found ours, though placed elsewhere (an earlier claim landed unanswered): handed over.
+    const found = claim.filter((o) => o.state === 'owned' && owners.get(o.name) !== this.identity);
+    if (found.length > 0) this.handOver(found);
   }
 
   private async claim(loops: LoopOwnership[], signal: AbortSignal): Promise<void> {
@@ -244,12 +258,14 @@ export class ClusterNode {
       results = await storeCall(call, 'claimLoops', timeout, this.clock, signal);
     } catch (error) {
       // The claims may have landed: the next claim, by the same session, finds them ours.
+      if (session === this.session) for (const o of loops) this.unanswered.add(o);
       return this.failures.failed('claimLoops', error, signal);
     }
     if (session !== this.session || this.retiring) return;
     const at = this.clock.now();
     for (const [i, result] of results.entries()) {
       const o = loops[i];
+      this.unanswered.delete(o);
       if (this.ownerships.get(o.name) !== o || o.state !== 'unowned') continue;
       if (result.claimed) o.claimed(this.identity, result.token, result.lastRun, at);
       else o.owner = result.owner;

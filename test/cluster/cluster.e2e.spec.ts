@@ -8,6 +8,7 @@ import { addLoops, bootReplica, Downstream, owned, type App } from './support.js
  */
 
 const LEASE = 15_000;
+const RENEW = 10_000;
 const RETRY = 2000;
 
 let cluster: FakeCluster;
@@ -189,6 +190,50 @@ describe('spread loops', () => {
     victim.replica.heal();
     await cluster.clock.advance(4 * RETRY);
     expect(owned(apps, names).get(victim.replica.identity)).toBeGreaterThan(0);
+    downstream.check();
+  });
+
+  it('a claim whose answer came after its timeout is learnt: a replica that joins gets its share', async () => {
+    // r0's first claim lands in the store, but its answer comes after the call's timeout: r0
+    // does not know it owns the loops. Then r1 joins, and the placement moves loops to it.
+    const r0 = cluster.replica('r0');
+    let late = true;
+    const store = new Proxy(r0.store, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (key !== 'claimLoops' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          const answer: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(
+            target,
+            args,
+          );
+          if (late) {
+            late = false;
+            const { timeout } = args[4] as { timeout: number };
+            await new Promise((resolve) => r0.clock.setTimeout(resolve, timeout + 1));
+          }
+          return answer;
+        };
+      },
+    });
+    const first = await bootReplica(r0, { cluster: { ...r0.options().cluster, store } });
+    apps.push(first);
+    const names = addLoops(first, downstream, { count: 30 });
+    await cluster.clock.advance(RETRY / 2);
+    expect(late).toBe(false);
+    const second = await bootReplica(cluster.replica('r1'));
+    apps.push(second);
+    addLoops(second, downstream, { count: 30 });
+    await cluster.clock.advance(RENEW + 4 * RETRY);
+    // Nest's logger is process-wide: the app booted last captures every replica's lines.
+    const lines = [...first.logger.lines, ...second.logger.lines].map((l) => l.message);
+    expect(lines.some((l) => /failed to claimLoops "test"/.test(l))).toBe(true);
+    const counts = owned(apps, names);
+    expect((counts.get('r0') ?? 0) + (counts.get('r1') ?? 0)).toBe(30);
+    expect(counts.get('r1')).toBeGreaterThanOrEqual(12);
+    const from = cluster.clock.now();
+    await cluster.clock.advance(3000);
+    for (const name of names) expect(runnersOf(name, from).size).toBe(1);
     downstream.check();
   });
 
