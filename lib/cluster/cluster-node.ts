@@ -10,7 +10,7 @@ import { messages } from './cluster-messages.js';
 import type { ClusterMember, ClusterStore, HeartbeatResult } from './cluster-store.js';
 import { LoopOwnership } from './loop-ownership.js';
 import { MemberView } from './member-view.js';
-import { RunRecords } from './run-records.js';
+import { RunRecords, type Sent } from './run-records.js';
 
 /**
  * This replica as a member of the cluster, for its spread loops. Every `retryPeriod` it renews
@@ -149,11 +149,13 @@ export class ClusterNode {
     if (!this.retiring) this.watch.keep();
     const sent = this.clock.now();
     const { digest, names } = this.view.local();
-    const runs = this.records.take(sent);
-    // A member that runs no loop gives up after one retry period, so that it asks again soon.
-    const timeout = this.valid(sent)
-      ? Math.max(1, this.validUntil - sent)
-      : this.options.retryPeriod;
+    const valid = this.valid(sent);
+    // A member that runs no loop gives up after one retry period, so that it asks again soon;
+    // and sends no run: a heartbeat carrying thousands of them may take longer than that, every
+    // time. They go with the next heartbeat if the session lived on, and are dropped with the
+    // loops if not.
+    const runs = valid ? this.records.take(sent) : NO_RUNS;
+    const timeout = valid ? Math.max(1, this.validUntil - sent) : this.options.retryPeriod;
     let result: HeartbeatResult;
     try {
       const beat = {
@@ -345,6 +347,8 @@ export class ClusterNode {
     this.validUntil = -Infinity;
   }
 }
+
+const NO_RUNS: Sent = { runs: [], versions: new Map() };
 
 function isBusy(o: LoopOwnership): boolean {
   return o.loop?.inFlight === true;

@@ -237,6 +237,42 @@ describe('spread loops', () => {
     downstream.check();
   });
 
+  it('a member past its renew deadline rejoins with a light heartbeat, however many runs it has to record', async () => {
+    // A store whose answer takes 100 ms per run record: 30 records take 3 s, within the timeout
+    // of a member whose lease is confirmed (what is left of the renew deadline), not within the
+    // one retry period a member past its renew deadline waits.
+    const r0 = cluster.replica('r0');
+    const store = new Proxy(r0.store, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target) as unknown;
+        if (key !== 'heartbeat' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          const answer: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(
+            target,
+            args,
+          );
+          const { runs } = args[1] as { runs: readonly unknown[] };
+          await new Promise((resolve) => r0.clock.setTimeout(resolve, 100 * runs.length));
+          return answer;
+        };
+      },
+    });
+    const first = await bootReplica(r0, { cluster: { ...r0.options().cluster, store } });
+    apps.push(first);
+    const names = addLoops(first, downstream, { count: 30, period: 500, duration: 10 });
+    await cluster.clock.advance(3 * RETRY);
+    expect(owned(apps, names).get('r0')).toBe(30);
+    // Cut off past its renew deadline, within its lease: its session lives on.
+    r0.partition();
+    await cluster.clock.advance(RENEW + 1000);
+    r0.heal();
+    const healedAt = cluster.clock.now();
+    await cluster.clock.advance(3 * RETRY);
+    expect(owned(apps, names).get('r0')).toBe(30);
+    for (const name of names) expect(runnersOf(name, healedAt).size).toBe(1);
+    downstream.check();
+  });
+
   it('a loop only some replicas have runs on one of those (a rolling deploy)', async () => {
     await replicas(2, 10);
     const newer = await bootReplica(cluster.replica('newer'));
