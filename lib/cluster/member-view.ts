@@ -61,7 +61,9 @@ export class MemberView {
           const loops = await call(() =>
             this.store.memberLoops(this.cluster, m.identity, m.digest),
           );
-          if (loops !== undefined)
+          // Kept only if they are what the digest says: a member whose new session the store
+          // started without its names (it lost its data) is asked again at the next heartbeat.
+          if (loops !== undefined && digestOf([...loops].sort()) === m.digest)
             this.loopsOf.set(m.identity, { digest: m.digest, loops: new Set(loops) });
         } catch {
           // Left out of this placement; asked again at the next heartbeat.
