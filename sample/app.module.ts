@@ -7,14 +7,14 @@ import { ContainerRuntime } from './container-runtime.js';
 import { CONTAINER_GC, GarbageCollector, IMAGE_GC } from './garbage-collector.js';
 import { gcSettings } from './gc.config.js';
 import { HealthController } from './health.controller.js';
-import { leaderElection } from './leader.config.js';
+import { cluster } from './cluster.config.js';
 import { LoopsController } from './loops.controller.js';
 import { RuntimeController } from './runtime.controller.js';
 
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true }),
-    // The loops' periods, whether image GC runs at all and where the lease lives come from the
+    // The loops' periods, whether image GC runs at all and where the leases live come from the
     // configuration.
     WaitModule.forRootAsync({
       imports: [ConfigModule],
@@ -29,8 +29,9 @@ import { RuntimeController } from './runtime.controller.js';
         }
         return {
           shutdownTimeout: gc.shutdownTimeout,
-          // One replica collects garbage at a time (see leader.config.ts).
-          leaderElection: leaderElection(config),
+          // Each collector runs on one replica at a time, spread over the replicas when they
+          // share a store (see cluster.config.ts).
+          cluster: cluster(config),
           loops: {
             [CONTAINER_GC]: { period: gc.containerGcPeriod },
             // A disabled loop is registered but not started: POST /loops/image-gc/start would.

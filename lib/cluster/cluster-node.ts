@@ -156,12 +156,15 @@ export class ClusterNode {
     // loops if not.
     const runs = valid ? this.records.take(sent) : NO_RUNS;
     const timeout = valid ? Math.max(1, this.validUntil - sent) : this.options.retryPeriod;
+    // The names go with a join, a new digest, and every beat of a member past its renew
+    // deadline: its session may have ended, and a new one starts with the names the beat carries.
+    const withNames = this.session === undefined || this.storedDigest !== digest || !valid;
     const beat = {
       identity: this.identity,
       session: this.session,
       ttl: this.options.leaseDuration,
       digest,
-      loops: this.session === undefined || this.storedDigest !== digest ? names : undefined,
+      loops: withNames ? names : undefined,
       runs: runs.runs,
     };
     let result: HeartbeatResult;
@@ -174,10 +177,10 @@ export class ClusterNode {
     }
     this.failures.answered();
     this.records.confirmed(runs);
-    // Sent without the names while the store held another digest (it lost them), or when the
-    // store started a new session (it holds no names for it): send them again.
-    const same = result.session === this.session && result.storedDigest === digest;
-    this.storedDigest = beat.loops !== undefined || same ? digest : undefined;
+    // Sent without the names while the store held another digest, or into a new session (a
+    // store that lost its data): send them again.
+    const kept = result.storedDigest === digest && result.session === this.session;
+    this.storedDigest = withNames || kept ? digest : undefined;
     if (result.session !== this.session) this.newSession(result.session);
     this.confirm(sent);
     if (this.retiring || this.stopping !== undefined) return;

@@ -14,7 +14,10 @@ import { messages } from './cluster-messages.js';
  */
 export type Placement = 'leader' | 'spread' | 'every';
 
-export const PLACEMENTS: readonly Placement[] = ['leader', 'spread', 'every'];
+export /**
+ *
+ */
+const PLACEMENTS: readonly Placement[] = ['leader', 'spread', 'every'];
 
 /**
  * `WaitModule`'s `cluster` option: leader election's options (the same lease, timings and

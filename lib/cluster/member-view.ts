@@ -61,9 +61,8 @@ export class MemberView {
           const loops = await call(() =>
             this.store.memberLoops(this.cluster, m.identity, m.digest),
           );
-          // Kept only if they are what the digest says: a member that rejoined without its
-          // names (its lease had ended unbeknown to it) is listed with its digest and no names
-          // until its next heartbeat sends them; asked again then.
+          // Kept only if they are what the digest says: a member whose new session the store
+          // started without its names (it lost its data) is asked again at the next heartbeat.
           if (loops !== undefined && digestOf([...loops].sort()) === m.digest)
             this.loopsOf.set(m.identity, { digest: m.digest, loops: new Set(loops) });
         } catch {

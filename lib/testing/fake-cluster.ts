@@ -4,7 +4,7 @@ import type { ClusterStore } from '../cluster/cluster-store.js';
 import { InMemoryLeaseStore } from '../leader/memory-lease-store.js';
 import { FakeClock } from './fake-clock.js';
 import { ReplicaClock, type Link } from './replica-clock.js';
-import { replicaStore } from './replica-store.js';
+import { ReplicaStore } from './replica-store.js';
 import { testingMessages } from './testing.messages.js';
 
 /** The timings of a {@link FakeCluster}'s replicas; each has a default. */
@@ -83,7 +83,7 @@ export class FakeReplica {
   ) {
     this.link = { state: 'up', held: [], epoch: 0, identity };
     this.clock = new ReplicaClock(shared, this.link);
-    this.store = replicaStore(store, this.link);
+    this.store = new ReplicaStore(store, this.link);
   }
 
   /** `'up'`, `'paused'`, `'partitioned'` or `'crashed'`. */

@@ -211,7 +211,7 @@ describe('spread loops', () => {
           if (late) {
             late = false;
             const { timeout } = args[4] as { timeout: number };
-            await new Promise((resolve) => r0.clock.setTimeout(resolve, timeout + 1));
+            await new Promise<void>((resolve) => r0.clock.setTimeout(resolve, timeout + 1));
           }
           return answer;
         };
@@ -253,7 +253,7 @@ describe('spread loops', () => {
             args,
           );
           const { runs } = args[1] as { runs: readonly unknown[] };
-          await new Promise((resolve) => r0.clock.setTimeout(resolve, 100 * runs.length));
+          await new Promise<void>((resolve) => r0.clock.setTimeout(resolve, 100 * runs.length));
           return answer;
         };
       },
@@ -271,6 +271,23 @@ describe('spread loops', () => {
     await cluster.clock.advance(3 * RETRY);
     expect(owned(apps, names).get('r0')).toBe(30);
     for (const name of names) expect(runnersOf(name, healedAt).size).toBe(1);
+  });
+
+  it('a replica that rejoined is placed by a replica that started after it', async () => {
+    const names = await replicas(3, 40);
+    await cluster.clock.advance(3 * RETRY);
+    apps[1].replica.pause();
+    await cluster.clock.advance(LEASE + 2 * RETRY);
+    apps[1].replica.resume();
+    await cluster.clock.advance(3 * RETRY);
+    const late = await bootReplica(cluster.replica('late'));
+    apps.push(late);
+    addLoops(late, downstream, { count: 40 });
+    await cluster.clock.advance(5 * RETRY);
+    const counts = owned(apps, names);
+    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(40);
+    expect(counts.get(apps[1].replica.identity)).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...counts.values())).toBeLessThanOrEqual(1.15 * 10);
     downstream.check();
   });
 

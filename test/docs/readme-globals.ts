@@ -42,6 +42,10 @@ export function install(): void {
     ReportService,
     collectGarbage: (signal: AbortSignal) => record('collectGarbage', signal),
     collectImages: () => record('collectImages'),
+    pollTenant: (tenant: string, signal: AbortSignal, token: number | undefined) =>
+      typeof token === 'number'
+        ? record(`pollTenant:${tenant}`, signal)
+        : Promise.reject(new TypeError('no fencing token')),
     fetchStatus: async (): Promise<'ready' | 'starting'> => {
       await record('fetchStatus');
       return calls.filter((c) => c === 'fetchStatus').length > status.startingFor

@@ -2,6 +2,11 @@
 // compiled against these declarations by readme.spec.ts.
 declare function collectGarbage(signal: AbortSignal): Promise<void>;
 declare function collectImages(): Promise<void>;
+declare function pollTenant(
+  tenant: string,
+  signal: AbortSignal,
+  fencingToken: number | undefined,
+): Promise<void>;
 declare function fetchStatus(): Promise<'ready' | 'starting'>;
 declare class ContainerRuntime {
   removeDeadContainers(options: { signal: AbortSignal }): Promise<void>;

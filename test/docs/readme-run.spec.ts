@@ -317,6 +317,24 @@ const runners: Runner[] = [
     run: fencing,
   },
   {
+    heading: '## A cluster: loops spread over the replicas',
+    marker: 'export class TenantPollers',
+    server: 'redis',
+    run: spread,
+  },
+  {
+    heading: '### Testing a cluster with `FakeCluster`',
+    marker: 'export async function twoReplicas()',
+    run: async (block) => {
+      const module = await load('fake-cluster', block.code);
+      const twoReplicas = exported<() => Promise<Record<string, string | undefined>>>(
+        module,
+        'twoReplicas',
+      );
+      expect(await twoReplicas()).toEqual({ a: 'one', b: 'one', c: 'one', d: 'one' });
+    },
+  },
+  {
     heading: '## The engine',
     marker: 'void jitterUntil(',
     // Top-level await: the poll waits for the second fetchStatus() ('ready'), 200ms later.
@@ -380,6 +398,41 @@ async function leaderElection(block: Block): Promise<void> {
     }
     // Released on shutdown; the token counter outlives leases by design.
     expect(await keys()).toEqual(['nestjs-wait:lease:{sweeper}:token']);
+  } finally {
+    if (redis.status === 'ready') {
+      const left = await keys();
+      if (left.length > 0) await redis.del(...left);
+    }
+    redis.disconnect();
+  }
+}
+
+/**
+ * The cluster block on the real Redis, in a database of its own as the leader election block:
+ * each tenant's poller runs with a fencing token, spread, owned by this one replica; the
+ * cluster's keys are deleted afterwards.
+ */
+async function spread(block: Block): Promise<void> {
+  const url = new URL(REDIS_URL);
+  url.pathname = `/${1 + Math.floor(Math.random() * 15)}`;
+  const redis = new Redis(url.href, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const keys = () => redis.keys('nestjs-wait:*tenants*');
+  try {
+    await redis.connect();
+    const module = await withEnv({ REDIS_URL: url.href }, () => load('cluster', block.code));
+    const app = await start(Test.createTestingModule({ imports: [exported(module, 'AppModule')] }));
+    try {
+      const tenants = ['acme', 'globex', 'initech'];
+      await until('every tenant polled', () =>
+        tenants.every((t) => count(`pollTenant:${t}`) > 0) ? 1 : undefined,
+      );
+      for (const t of tenants) {
+        expect(loop(app, `poll:${t}`)).toMatchObject({ placement: 'spread', state: 'running' });
+      }
+    } finally {
+      await app.close();
+      reset();
+    }
   } finally {
     if (redis.status === 'ready') {
       const left = await keys();

@@ -1,6 +1,6 @@
 /**
- * The sample app as two replicas on the real Redis (REDIS_URL): one collects garbage, the other
- * stands by, and when the leader is stopped with SIGTERM the other takes over at once.
+ * The sample app as two replicas on the real Redis (REDIS_URL): they spread the two garbage
+ * collectors, one each, and when one is stopped with SIGTERM the other takes its loop at once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,23 @@ class Sample {
     this.child.stdout!.setEncoding('utf8').on('data', (c: string) => (this.output += c));
     this.child.stderr!.setEncoding('utf8').on('data', (c: string) => (this.output += c));
   }
+  get url(): string | undefined {
+    return /Sample listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(this.output)?.[1];
+  }
+  /** GET /loops: each loop's owner and state, by name. */
+  async loops(): Promise<
+    Record<string, { owner?: string; state: string; placement: string }> | undefined
+  > {
+    if (this.url === undefined) return undefined;
+    const response = await fetch(`${this.url}/loops`, { signal: AbortSignal.timeout(5000) });
+    const list = (await response.json()) as {
+      name: string;
+      owner?: string;
+      state: string;
+      placement: string;
+    }[];
+    return Object.fromEntries(list.map((l) => [l.name, l]));
+  }
   /** The loops part of GET /health. */
   async health(): Promise<NonNullable<Health['info']>['loops'] | undefined> {
     const url = /Sample listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(this.output)?.[1];
@@ -60,37 +77,46 @@ describeRedis('the sample as two replicas on Redis', () => {
   afterAll(async () => {
     for (const s of samples) if (s.child.exitCode === null) s.child.kill('SIGKILL');
     const admin = new Redis(REDIS_URL);
-    const keys = await admin.keys(`nestjs-wait:lease:{${lease}}*`);
+    const keys = await admin.keys(`nestjs-wait:lease:*${lease}*`);
     if (keys.length > 0) await admin.del(...keys);
     admin.disconnect();
   });
 
-  it('one replica collects garbage, the other stands by; SIGTERM hands over', async () => {
+  it('the replicas spread the collectors, one each; SIGTERM hands its loop to the other', async () => {
     samples.push(new Sample('pod-a'), new Sample('pod-b'));
     const [a, b] = samples as [Sample, Sample];
-    const views = await until(
-      'both replicas to see one leader',
+    const owners = await until(
+      'both replicas to agree on two owners',
       async () => {
-        const [ha, hb] = await Promise.all([a.health(), b.health()]);
-        return ha?.leader && ha.leader === hb?.leader ? [ha, hb] : undefined;
+        const [la, lb] = await Promise.all([a.loops(), b.loops()]);
+        if (la === undefined || lb === undefined) return undefined;
+        const names = ['container-gc', 'image-gc'];
+        const seen = names.map((n) => la[n]?.owner);
+        const agreed = names.every((n, i) => seen[i] !== undefined && lb[n]?.owner === seen[i]);
+        return agreed && new Set(seen).size === 2 ? seen : undefined;
       },
       20_000,
     );
-    const [leader, follower] = views[0].role === 'leader' ? [a, b] : [b, a];
-    const lh = (await leader.health())!;
-    const fh = (await follower.health())!;
-    expect([lh.role, fh.role]).toEqual(['leader', 'follower']);
-    expect(lh.loops['container-gc'].state).toBe('running');
-    expect(fh.loops['container-gc'].state).toBe('standby');
-    expect(fh.leader).toBe(leader.pod);
+    expect(new Set(owners)).toEqual(new Set(['pod-a', 'pod-b']));
+    const gcOwner = owners[0] === 'pod-a' ? a : b;
+    const other = gcOwner === a ? b : a;
+    expect((await gcOwner.loops())!['container-gc']).toMatchObject({
+      placement: 'spread',
+      state: 'running',
+    });
+    expect((await other.loops())!['container-gc'].state).toBe('standby');
+    // The first replica's leader loop view stays as it was: the health check still reports a role.
+    const health = (await other.health())!;
+    expect(['leader', 'follower']).toContain(health.role);
 
     const termAt = Date.now();
-    leader.child.kill('SIGTERM');
-    await until('the follower to lead', async () =>
-      (await follower.health())?.role === 'leader' ? true : undefined,
-    );
-    // Announced release: well under the 500 ms retry period plus its 1.2 jitter.
+    gcOwner.child.kill('SIGTERM');
+    await until('the other replica to own container-gc', async () => {
+      const loops = await other.loops();
+      const gc = loops?.['container-gc'];
+      return gc?.owner === other.pod && gc.state === 'running' ? true : undefined;
+    });
+    // The leave is announced: well under the 500 ms retry period plus the time to claim.
     expect(Date.now() - termAt).toBeLessThan(1000 + 500);
-    expect((await follower.health())!.loops['container-gc'].state).toBe('running');
   }, 60_000);
 });

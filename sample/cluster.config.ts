@@ -1,16 +1,17 @@
 import type { ConfigService } from '@nestjs/config';
-import type { LeaderElectionOptions } from 'nestjs-wait';
+import type { ClusterOptions } from 'nestjs-wait';
 import { PostgresLeaseStore } from 'nestjs-wait/postgres';
 import { RedisLeaseStore } from 'nestjs-wait/redis';
 
 /**
- * Leader election for the sample, from the environment: the garbage collectors run on one
- * replica at a time. `REDIS_URL` puts the lease in Redis, `DATABASE_URL` in PostgreSQL; with
- * neither, the lease lives in this process's memory and the one process leads. `LEASE_NAME`
- * (default `'sample-gc'`) is shared by the replicas; `POD_NAME` (default host-pid-random) names
- * this one, as a Kubernetes Deployment would through the downward API.
+ * The sample's cluster, from the environment. `REDIS_URL` puts the leases in Redis,
+ * `DATABASE_URL` in PostgreSQL: the replicas then spread the garbage collectors among them (one
+ * owner per loop). With neither, the leases live in this process's memory and the one process
+ * runs everything. `LEASE_NAME` (default `'sample-gc'`) is shared by the replicas; `POD_NAME`
+ * (default host-pid-random) names this one, as a Kubernetes Deployment would through the
+ * downward API.
  */
-export function leaderElection(config: ConfigService): LeaderElectionOptions {
+export function cluster(config: ConfigService): ClusterOptions {
   const redisUrl = config.get<string>('REDIS_URL');
   const databaseUrl = config.get<string>('DATABASE_URL');
   const store = redisUrl
@@ -25,5 +26,6 @@ export function leaderElection(config: ConfigService): LeaderElectionOptions {
     leaseDuration: config.get<string>('LEASE_DURATION', '15s'),
     renewDeadline: config.get<string>('RENEW_DEADLINE', '10s'),
     retryPeriod: config.get<string>('RETRY_PERIOD', '2s'),
+    placement: store === undefined ? 'leader' : 'spread',
   };
 }

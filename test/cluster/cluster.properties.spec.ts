@@ -1,0 +1,86 @@
+import fc from 'fast-check';
+import { FakeCluster } from '../../lib/testing/index.js';
+import { addLoops, bootReplica, Downstream, type App } from './support.js';
+
+/*
+ * Property: whatever happens to the replicas (crash, pause past the lease, partition and heal,
+ * join, graceful leave) and whenever, no two replicas run one loop at once unless the earlier
+ * run's fenced write is refused, tokens only grow from owner to owner, and once the faults end
+ * every loop runs again on one replica.
+ */
+
+const LOOPS = 12;
+const step = fc.oneof(
+  fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 20_000 }) }),
+  fc.record({
+    kind: fc.constantFrom('crash', 'pause', 'partition', 'leave', 'join' as const),
+    who: fc.nat(5),
+  }),
+);
+
+describe('spread loops, whatever the faults', () => {
+  it('never overlap unfenced, and end with one runner per loop', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+        const cluster = new FakeCluster({ name: 'prop' });
+        const downstream = new Downstream(cluster);
+        const apps: App[] = [];
+        const join = async () => {
+          const a = await bootReplica(cluster.replica(`r${apps.length}`));
+          apps.push(a);
+          addLoops(a, downstream, { count: LOOPS, period: 1000, duration: 300 });
+        };
+        for (let i = 0; i < 3; i++) await join();
+        try {
+          for (const s of steps) {
+            if (s.kind === 'advance') {
+              await cluster.clock.advance(s.ms);
+              continue;
+            }
+            if (s.kind === 'join') {
+              if (apps.length < 6) await join();
+              continue;
+            }
+            const target = apps[s.who % apps.length];
+            const state = target.replica.state;
+            if (s.kind === 'leave' && state === 'up') {
+              await cluster.clock.runUntil(target.app.close());
+              target.replica.crash(); // closed: nothing of it happens any more
+            } else if (s.kind === 'crash' && state !== 'crashed') target.replica.crash();
+            else if (s.kind === 'pause') {
+              if (state === 'up') target.replica.pause();
+              else if (state === 'paused') target.replica.resume();
+            } else if (s.kind === 'partition') {
+              if (state === 'up') target.replica.partition();
+              else if (state === 'partitioned') target.replica.heal();
+            }
+          }
+          // The faults end: every replica still alive is up again, and one joins for sure.
+          for (const a of apps) {
+            if (a.replica.state === 'paused') a.replica.resume();
+            if (a.replica.state === 'partitioned') a.replica.heal();
+          }
+          if (!apps.some((a) => a.replica.state === 'up')) await join();
+          await cluster.clock.advance(40_000);
+          const from = cluster.clock.now();
+          await cluster.clock.advance(5000);
+          downstream.check();
+          for (let i = 0; i < LOOPS; i++) {
+            const runners = new Set(
+              downstream
+                .of(`loop-${i}`)
+                .filter((r) => r.start >= from)
+                .map((r) => r.replica),
+            );
+            expect(runners.size).toBe(1);
+          }
+        } finally {
+          for (const a of apps) {
+            if (a.replica.state === 'up') await cluster.clock.runUntil(a.app.close());
+          }
+        }
+      }),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+});
