@@ -22,31 +22,62 @@ export interface PlacementMember {
  * fewer candidates are placed first, so that they find room.
  */
 export function place(members: readonly PlacementMember[]): Map<string, string> {
-  const candidates = new Map<string, string[]>();
   const sorted = [...members].sort((a, b) => compare(a.identity, b.identity));
-  for (const member of sorted) {
-    for (const loop of member.loops) {
-      let list = candidates.get(loop);
-      if (list === undefined) candidates.set(loop, (list = []));
-      list.push(member.identity);
+  // Members by their index in identity order: a loop's candidates are indexes, its owner the
+  // first of them by weight with room (one pass, no sort and no object per candidate).
+  const candidates = new Map<string, number[]>();
+  for (let m = 0; m < sorted.length; m++) {
+    for (const loop of sorted[m].loops) {
+      const list = candidates.get(loop);
+      if (list === undefined) candidates.set(loop, [m]);
+      else list.push(m);
     }
   }
   const owners = new Map<string, string>();
   if (candidates.size === 0) return owners;
   const mean = candidates.size / sorted.length;
   const cap = Math.max(Math.ceil(mean), Math.floor(LOAD_BOUND * mean));
-  const load = new Map<string, number>(sorted.map((m) => [m.identity, 0]));
-  const order = [...candidates.keys()]
-    .map((loop) => ({ loop, count: candidates.get(loop)!.length, key: hash(loop) }))
-    .sort((a, b) => a.count - b.count || a.key - b.key || compare(a.loop, b.loop));
-  const ids = new Map(sorted.map((m) => [m.identity, hash(m.identity) >>> 0]));
-  for (const { loop, key } of order) {
-    const ranked = rankBy(key >>> 0, candidates.get(loop)!, ids);
-    const owner = ranked.find((identity) => load.get(identity)! < cap) ?? ranked[0];
-    owners.set(loop, owner);
-    load.set(owner, load.get(owner)! + 1);
+  const load = new Array<number>(sorted.length).fill(0);
+  const ids = sorted.map((m) => hash(m.identity) >>> 0);
+  const order: { loop: string; list: number[]; key: number }[] = [];
+  for (const [loop, list] of candidates) order.push({ loop, list, key: hash(loop) });
+  order.sort((a, b) => a.list.length - b.list.length || a.key - b.key || compare(a.loop, b.loop));
+  for (const { loop, list, key } of order) {
+    const owner = ownerOf(key >>> 0, list, ids, load, cap);
+    owners.set(loop, sorted[owner].identity);
+    load[owner]++;
   }
   return owners;
+}
+
+/**
+ * The candidate of highest weight for a loop among those with fewer than `cap` loops, or of all
+ * when none has room; ties go to the lower index (the identity first in code-unit order), as in
+ * {@link rank}'s order.
+ */
+function ownerOf(
+  loop: number,
+  list: readonly number[],
+  ids: readonly number[],
+  load: readonly number[],
+  cap: number,
+): number {
+  let best = -1;
+  let bestWeight = -1;
+  let any = -1;
+  let anyWeight = -1;
+  for (const m of list) {
+    const w = weight(loop, ids[m]);
+    if (w > anyWeight || (w === anyWeight && m < any)) {
+      any = m;
+      anyWeight = w;
+    }
+    if (load[m] < cap && (w > bestWeight || (w === bestWeight && m < best))) {
+      best = m;
+      bestWeight = w;
+    }
+  }
+  return best === -1 ? any : best;
 }
 
 /** The candidates by their weight for `loop`, highest first (ties by identity). */

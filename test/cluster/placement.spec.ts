@@ -104,6 +104,38 @@ describe('place()', () => {
     expect(counts.get('a')).toBe(50);
   });
 
+  it('gives each loop, fewest candidates first, the first of its rank() with room', () => {
+    // The definition, written the plain way: every member of a mixed-version cluster must agree.
+    const reference = (members: PlacementMember[]): Map<string, string> => {
+      const all = [...new Set(members.flatMap((m) => [...m.loops]))];
+      const of = (loop: string) => members.filter((m) => m.loops.has(loop)).map((m) => m.identity);
+      const mean = all.length / members.length;
+      const cap = Math.max(Math.ceil(mean), Math.floor(LOAD_BOUND * mean));
+      const order = all.sort(
+        (a, b) => of(a).length - of(b).length || hash(a) - hash(b) || (a < b ? -1 : a > b ? 1 : 0),
+      );
+      const load = new Map<string, number>();
+      const owners = new Map<string, string>();
+      for (const loop of order) {
+        const ranked = rank(loop, of(loop));
+        const owner = ranked.find((id) => (load.get(id) ?? 0) < cap) ?? ranked[0];
+        owners.set(loop, owner);
+        load.set(owner, (load.get(owner) ?? 0) + 1);
+      }
+      return owners;
+    };
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.subarray(names(30), { minLength: 0 }), { minLength: 6, maxLength: 6 }),
+        (ids, sets) => {
+          const members = ids.map((id, i) => member(id, sets[i]));
+          expect([...place(members)].sort()).toEqual([...reference(members)].sort());
+        },
+      ),
+    );
+  });
+
   it('ranks by weight, ties by identity; the hash is stable across runs', () => {
     expect(rank('x', ['b', 'a'])).toEqual(rank('x', ['a', 'b']));
     // Pinned: a change of the hash would move every loop of a cluster in a mixed-version deploy.
