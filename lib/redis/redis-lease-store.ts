@@ -1,17 +1,28 @@
 import type { Redis } from 'ioredis';
 import type {
-  AcquireResult,
-  Lease,
-  LeaseCallOptions,
-  LeaseStore,
-  LeaseWatch,
-} from '../leader/lease-store.js';
+  ClaimResult,
+  ClusterStore,
+  Heartbeat,
+  HeartbeatResult,
+  OwnedLoop,
+  RunRecord,
+} from '../cluster/cluster-store.js';
+import type { AcquireResult, Lease, LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
 import { messages } from '../leader/leader-messages.js';
 import { LeaseCallLateError, ServerDeadline } from '../leader/server-deadline.js';
+import { RedisCluster } from './redis-cluster.js';
 import { RedisConnections } from './redis-connections.js';
 import { checkRedisOptions, type RedisLeaseStoreOptions } from './redis-options.js';
 import { RedisReleaseWatch } from './redis-release-watch.js';
-import { ACQUIRE, RELEASE, RENEW, toToken, valueOf, type ScriptReply } from './redis-scripts.js';
+import {
+  ACQUIRE,
+  RELEASE,
+  RENEW,
+  toToken,
+  valueOf,
+  type Reply,
+  type ScriptReply,
+} from './redis-scripts.js';
 
 /**
  * Leases in Redis, for replicas of one app (`nestjs-wait/redis`, needs `ioredis`; Redis 5 or
@@ -26,20 +37,30 @@ import { ACQUIRE, RELEASE, RENEW, toToken, valueOf, type ScriptReply } from './r
  *
  * A release is published on a channel, so followers take over at once.
  *
+ * It implements the cluster contract too ({@link ClusterStore}): member leases and loop claims in
+ * hashes under `{cluster:<name>}`, one script a call, on the same deadlines; sessions and loop
+ * tokens, as lease tokens, never go below the server's clock in microseconds.
+ *
  * The store's main connection queues nothing while disconnected. A command that ioredis resends
  * after a reconnect still carries its deadline, so it does nothing once its caller gave up.
  */
-export class RedisLeaseStore implements LeaseStore {
+export class RedisLeaseStore implements ClusterStore {
   private readonly prefix: string;
   private readonly connections: RedisConnections;
   private readonly releases: RedisReleaseWatch;
   private readonly deadline = new ServerDeadline();
+  private readonly clusters: RedisCluster;
 
   /** @param options - see {@link RedisLeaseStoreOptions} for defaults. */
   constructor(options: RedisLeaseStoreOptions = {}) {
     this.prefix = checkRedisOptions(options);
     this.connections = new RedisConnections(options);
     this.releases = new RedisReleaseWatch(this.connections);
+    this.clusters = new RedisCluster(
+      this.prefix,
+      (operation, options, run) => this.script(operation, options, run),
+      this.releases,
+    );
   }
 
   async acquire(
@@ -89,6 +110,57 @@ export class RedisLeaseStore implements LeaseStore {
     return this.releases.watch(this.channel(name), onReleased);
   }
 
+  heartbeat(
+    cluster: string,
+    beat: Heartbeat,
+    options?: LeaseCallOptions,
+  ): Promise<HeartbeatResult> {
+    return this.clusters.heartbeat(cluster, beat, options);
+  }
+
+  memberLoops(
+    cluster: string,
+    identity: string,
+    digest: string,
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[] | undefined> {
+    return this.clusters.memberLoops(cluster, identity, digest, options);
+  }
+
+  claimLoops(
+    cluster: string,
+    identity: string,
+    session: number,
+    loops: readonly string[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly ClaimResult[]> {
+    return this.clusters.claimLoops(cluster, identity, session, loops, options);
+  }
+
+  releaseLoops(
+    cluster: string,
+    identity: string,
+    loops: readonly OwnedLoop[],
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[]> {
+    return this.clusters.releaseLoops(cluster, identity, loops, runs, options);
+  }
+
+  leave(
+    cluster: string,
+    identity: string,
+    session: number,
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<boolean> {
+    return this.clusters.leave(cluster, identity, session, runs, options);
+  }
+
+  watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {
+    return this.clusters.watch(cluster, onChange);
+  }
+
   /** Closes the store's own connections at once, without waiting for the server. */
   close(): Promise<void> {
     return this.connections.close();
@@ -107,11 +179,11 @@ export class RedisLeaseStore implements LeaseStore {
    * A failure while disconnected names the connection's own error. The store's own client queues
    * nothing while disconnected, so its first command waits for the connection.
    */
-  private async script(
+  private async script<R extends Reply = ScriptReply>(
     operation: string,
     options: LeaseCallOptions | undefined,
     run: (redis: Redis, deadline: string) => Promise<unknown>,
-  ): Promise<ScriptReply> {
+  ): Promise<R> {
     const started = this.deadline.now();
     try {
       const redis = await this.connections.connection();
@@ -123,10 +195,7 @@ export class RedisLeaseStore implements LeaseStore {
         this.deadline.observe(Number(seconds) * 1000 + Number(micros) / 1000);
       }
       const deadline = this.deadline.of(started, options?.timeout);
-      const reply = (await run(
-        redis,
-        deadline === undefined ? '0' : deadline.toFixed(3),
-      )) as ScriptReply;
+      const reply = (await run(redis, deadline === undefined ? '0' : deadline.toFixed(3))) as R;
       this.deadline.observe(Number(reply[1]));
       if (reply[0] === -1) throw new LeaseCallLateError(messages.late(operation));
       return reply;

@@ -13,7 +13,7 @@ import { messages } from '../leader/leader-messages.js';
  * (server ms, 0 for none), so a command queued on a paused or frozen server does nothing once its
  * caller gave up. Numbers go out as strings: Lua's tostring() would print 1.7e+15.
  */
-const CLOCK = `
+export const CLOCK = `
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -68,10 +68,10 @@ if cur then
 end
 return {0, nowText}`;
 
-/**
- * A script's answer: 1 done, 0 not, -1 refused as late; the server's time in ms; and ACQUIRE's
- * token (done) or holder (not done).
- */
+/** How every script's answer starts: 1 done, 0 not, -1 refused as late; the server's time in ms. */
+export type Reply = readonly [number, string, ...unknown[]];
+
+/** The lease scripts' answer: a {@link Reply}, then ACQUIRE's token (done) or holder (not done). */
 export type ScriptReply = [number, string, string?];
 
 /** The value of the lease key while `lease` is its term, as the scripts write and compare it. */

@@ -70,6 +70,7 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
       await h.pass(TTL / 2 + 50);
       const seen = await h.other.heartbeat(c, beat('b', b.session));
       expect(seen.members.map((m) => m.identity)).toEqual(['b']);
+      expect(await h.other.memberLoops(c, 'a', 'd1')).toBeUndefined();
       const back = await h.store.heartbeat(c, beat('a', a.session));
       expect(back.session).toBeGreaterThan(b.session);
     });
@@ -118,6 +119,29 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
       if (mine.claimed && theirs.claimed) expect(theirs.token).toBeGreaterThan(mine.token);
       const seen = await h.other.heartbeat(c, beat('b', b.session));
       expect(seen.members.map((m) => m.identity)).toEqual(['b']);
+    });
+
+    it('identities, digests and loop names may hold any character', async () => {
+      const c = h.cluster();
+      const loops = [' ', 'a b', 'ünïcødé ✓ 🚀', '<img src=x>', '{x}', '"q"\\', 'line\nbreak'];
+      const who = 'replica 1 <b>✓</b>\n';
+      const digest = 'd "1" ✓\n';
+      const a = await h.store.heartbeat(c, beat(who, undefined, { loops, digest }));
+      expect(a.members).toEqual([expect.objectContaining({ identity: who, digest })]);
+      expect(await h.other.memberLoops(c, who, digest)).toEqual(loops);
+      const claimed = await h.store.claimLoops(c, who, a.session, loops);
+      expect(claimed.map((r) => [r.loop, r.claimed])).toEqual(loops.map((l) => [l, true]));
+      const b = await h.other.heartbeat(c, beat('b', undefined));
+      const refused = await h.other.claimLoops(c, 'b', b.session, loops);
+      expect(refused).toEqual(loops.map((loop) => ({ loop, claimed: false, owner: who })));
+      const owned = claimed.map((r) => ({ loop: r.loop, token: (r as { token: number }).token }));
+      const run = { ...owned[3], startedAgo: 5, endedAgo: 1 };
+      const released = await h.store.releaseLoops(c, who, owned, [run]);
+      expect([...released].sort()).toEqual([...loops].sort());
+      const taken = await h.other.claimLoops(c, 'b', b.session, loops);
+      expect(taken.map((r) => r.claimed && r.lastRun !== undefined)).toEqual(
+        loops.map((loop) => loop === '<img src=x>'),
+      );
     });
 
     it('clusters of two names never meet', async () => {
@@ -233,6 +257,23 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
         await watch.close();
       }
       expect(watch.active).toBe(false);
+    });
+
+    it('announces a leave, not a leave of a session that is not alive', async () => {
+      const c = h.cluster();
+      const a = await h.store.heartbeat(c, beat('a', undefined));
+      let told = 0;
+      const watch = await h.other.watchCluster!(c, () => told++);
+      try {
+        expect(await h.store.leave(c, 'a', a.session + 1000, [])).toBe(false);
+        await settle();
+        expect(told).toBe(0);
+        expect(await h.store.leave(c, 'a', a.session, [])).toBe(true);
+        await settle();
+        expect(told).toBeGreaterThanOrEqual(1);
+      } finally {
+        await watch.close();
+      }
     });
 
     it('claims 500 loops in one call, each with its own token', async () => {

@@ -1,0 +1,103 @@
+import { CLOCK } from './redis-scripts.js';
+
+/*
+ * What every cluster script of RedisLeaseStore starts with: the CLOCK prelude, then how its
+ * records are read and written. Internal.
+ *
+ * KEYS, the same for every script, all hashes but the last:
+ * 1 members: identity -> 'session expiresAt joinedAt digest'
+ * 2 loops: identity -> the JSON of its loop names (opaque to the scripts)
+ * 3 owners: loop -> 'session identity', while claimed (a release deletes it)
+ * 4 tokens: loop -> its latest fencing token (kept for good, as the lease's token counter)
+ * 5 runs: loop -> 'writtenAt startedAgo endedAgo' of its last recorded run: when the server
+ *   wrote it, and the owner's durations before that ('-': no end)
+ * 6 sessions: the session counter (a string)
+ *
+ * Times are server ms with 3 decimals, sessions and tokens integers, written by string.format; the
+ * free-form part of a record (digest, identity) comes last, so it may hold any character. A call
+ * over 10,000 loops must parse and format little: in Redis's Lua a string.match or a
+ * string.format costs more than a field of a hash command. So a loop's state is spread over three
+ * hashes, and a run keeps its durations as sent (finite numbers, checked by the caller) beside
+ * the server's time, instead of two times formatted per run; its start is writtenAt - startedAgo
+ * on the server's clock all the same.
+ */
+
+/**
+ * The cluster scripts' prelude: CLOCK, then helpers. Commands take at most ~8,000 values through
+ * unpack(), so commands over many fields go in chunks.
+ */
+export const CLUSTER = `${CLOCK}
+local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local nowUsText = string.format('%.0f', nowUs)
+local CHUNK = 1000
+local function finite(text)
+  local x = tonumber(text)
+  if x and x == x and x > -math.huge and x < math.huge then return x end
+  return nil
+end
+local function member(text)
+  if not text then return nil end
+  local s, e, j, d = string.match(text, '^(%d+) (%S+) (%S+) (.*)$')
+  if not s then return nil end
+  local expires, joined = finite(e), finite(j)
+  if not expires or not joined then return nil end
+  return {session = s, expires = expires, joined = j, digest = d}
+end
+-- Members read once per script: a claim asks about the same few owners many times.
+local seen = {}
+local function alive(identity, session)
+  local m = seen[identity]
+  if m == nil then
+    m = member(redis.call('HGET', KEYS[1], identity)) or false
+    seen[identity] = m
+  end
+  return m ~= false and m.session == session and m.expires > now
+end
+-- An owner record's session and identity, parsed once per record.
+local parsed = {}
+local function owner(text)
+  local o = parsed[text]
+  if o == nil then
+    local i = string.find(text, ' ', 1, true)
+    o = i and {session = string.sub(text, 1, i - 1), identity = string.sub(text, i + 1)} or false
+    parsed[text] = o
+  end
+  return o
+end
+-- Calls visit(names, offset) for field(1) .. field(n), CHUNK names at a time.
+local function chunks(n, field, visit)
+  for i = 1, n, CHUNK do
+    local names = {}
+    for k = i, math.min(i + CHUNK - 1, n) do names[k - i + 1] = field(k) end
+    visit(names, i - 1)
+  end
+end
+local function hset(key, values, count)
+  if count > 0 then redis.call('HSET', key, unpack(values, 1, count)) end
+end
+-- Whether a loop whose owner record is o and token is token is claimed by identity with wanted.
+local function owns(o, token, identity, wanted)
+  if not o or token ~= wanted then return false end
+  local by = owner(o)
+  return by ~= false and by.identity == identity
+end
+-- The run records at ARGV[p]: a count, then loop, token, startedAgo, endedAgo ('-' in flight)
+-- each. Answers where the arguments after them start.
+local function record(identity, p)
+  local n = tonumber(ARGV[p])
+  chunks(n, function(k) return ARGV[p + 4 * k - 3] end, function(names, offset)
+    local o = redis.call('HMGET', KEYS[3], unpack(names))
+    local tk = redis.call('HMGET', KEYS[4], unpack(names))
+    local out, c = {}, 0
+    for k = 1, #names do
+      local base = p + 4 * (offset + k) - 3
+      if owns(o[k], tk[k], identity, ARGV[base + 1]) then
+        out[c + 1] = names[k]
+        out[c + 2] = nowText .. ' ' .. ARGV[base + 2] .. ' ' .. ARGV[base + 3]
+        c = c + 2
+      end
+    end
+    hset(KEYS[5], out, c)
+  end)
+  return p + 1 + 4 * n
+end`;
