@@ -147,6 +147,10 @@ export class ClusterNode {
     const timeout = this.valid(sent)
       ? Math.max(1, this.validUntil - sent)
       : this.options.retryPeriod;
+    // The names go with a join, a new digest, and every beat sent outside the renew deadline:
+    // the session may have ended then, and a new one starts with the names the beat carries.
+    const withNames =
+      this.session === undefined || this.storedDigest !== digest || !this.valid(sent);
     let result: HeartbeatResult;
     try {
       const beat = {
@@ -154,7 +158,7 @@ export class ClusterNode {
         session: this.session,
         ttl: this.options.leaseDuration,
         digest,
-        loops: this.session === undefined || this.storedDigest !== digest ? names : undefined,
+        loops: withNames ? names : undefined,
         runs: runs.runs,
       };
       const call = (): Promise<HeartbeatResult> =>
@@ -165,9 +169,12 @@ export class ClusterNode {
     }
     this.failures.answered();
     this.records.confirmed(runs);
-    // Sent without the names while the store held another digest (it lost them): send them again.
+    // Sent without the names while the store held another digest, or into a new session (the
+    // store lost them): send them again.
     this.storedDigest =
-      result.storedDigest === digest || result.session !== this.session ? digest : undefined;
+      withNames || (result.storedDigest === digest && result.session === this.session)
+        ? digest
+        : undefined;
     if (result.session !== this.session) this.newSession(result.session);
     this.confirm(sent);
     if (this.retiring || this.stopping !== undefined) return;
