@@ -1,13 +1,14 @@
-import type { Pool } from 'pg';
 import type {
-  AcquireResult,
-  Lease,
-  LeaseCallOptions,
-  LeaseStore,
-  LeaseWatch,
-} from '../leader/lease-store.js';
-import { messages } from '../leader/leader-messages.js';
-import { LeaseCallLateError, ServerDeadline } from '../leader/server-deadline.js';
+  ClaimResult,
+  ClusterStore,
+  Heartbeat,
+  HeartbeatResult,
+  OwnedLoop,
+  RunRecord,
+} from '../cluster/cluster-store.js';
+import type { AcquireResult, Lease, LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
+import { PostgresCalls, PostgresTables } from './postgres-calls.js';
+import { PostgresCluster } from './postgres-cluster.js';
 import { checkPostgresOptions, type PostgresLeaseStoreOptions } from './postgres-options.js';
 import { PostgresPool } from './postgres-pool.js';
 import { PostgresReleaseListener } from './postgres-release-listener.js';
@@ -25,22 +26,30 @@ import { leaseStatements, type LeaseStatements } from './postgres-statements.js'
  * even if the row, the table or the sequence is lost.
  *
  * A release is announced with `NOTIFY`, so followers take over at once.
+ *
+ * It implements the cluster contract too ({@link ClusterStore}): member leases and loop claims
+ * in two tables beside the lease table, `<table>_members` and `<table>_loops`, made on the first
+ * cluster call; announced on the same channel and LISTEN connection.
  */
-export class PostgresLeaseStore implements LeaseStore {
+export class PostgresLeaseStore implements ClusterStore {
   private readonly sql: LeaseStatements;
   private readonly channel: string;
   private readonly pool: PostgresPool;
   private readonly releases: PostgresReleaseListener;
-  private ready: Promise<void> | undefined = undefined;
-  private readonly deadline = new ServerDeadline();
+  private readonly calls: PostgresCalls;
+  private readonly leases: PostgresTables;
+  private readonly cluster: PostgresCluster;
 
   /** @param options - see {@link PostgresLeaseStoreOptions} for defaults. */
   constructor(options: PostgresLeaseStoreOptions = {}) {
-    const { table, sequence, channel } = checkPostgresOptions(options);
-    this.sql = leaseStatements(table, sequence);
-    this.channel = channel;
+    const names = checkPostgresOptions(options);
+    this.sql = leaseStatements(names.table, names.sequence);
+    this.channel = names.channel;
     this.pool = new PostgresPool(options);
-    this.releases = new PostgresReleaseListener(channel, this.pool);
+    this.releases = new PostgresReleaseListener(names.channel, this.pool);
+    this.calls = new PostgresCalls(this.pool);
+    this.leases = new PostgresTables(this.sql.create);
+    this.cluster = new PostgresCluster(this.calls, names, this.releases);
   }
 
   async acquire(
@@ -49,7 +58,8 @@ export class PostgresLeaseStore implements LeaseStore {
     ttl: number,
     options?: LeaseCallOptions,
   ): Promise<AcquireResult> {
-    const row = await this.statement<{ token: string | null; holder: string | null }>(
+    const row = await this.calls.statement<{ token: string | null; holder: string | null }>(
+      this.leases,
       'acquire',
       options,
       this.sql.acquire,
@@ -62,7 +72,9 @@ export class PostgresLeaseStore implements LeaseStore {
     if (row.holder === null) {
       // The row was created by a statement that committed after this one began: its snapshot
       // does not show it, a new statement's does.
-      const { rows } = await this.query<{ holder: string }>(this.sql.holder, [name]);
+      const { rows } = await this.calls.query<{ holder: string }>(this.leases, this.sql.holder, [
+        name,
+      ]);
       return { acquired: false, holder: rows[0]?.holder };
     }
     return { acquired: false, holder: row.holder };
@@ -74,7 +86,8 @@ export class PostgresLeaseStore implements LeaseStore {
     ttl: number,
     options?: LeaseCallOptions,
   ): Promise<boolean> {
-    const row = await this.statement<{ done: boolean }>(
+    const row = await this.calls.statement<{ done: boolean }>(
+      this.leases,
       'renew',
       options,
       this.sql.renew,
@@ -85,7 +98,8 @@ export class PostgresLeaseStore implements LeaseStore {
   }
 
   async release(name: string, lease: Lease, options?: LeaseCallOptions): Promise<boolean> {
-    const row = await this.statement<{ done: boolean }>(
+    const row = await this.calls.statement<{ done: boolean }>(
+      this.leases,
       'release',
       options,
       this.sql.release,
@@ -99,6 +113,57 @@ export class PostgresLeaseStore implements LeaseStore {
     return this.releases.watch(name, onReleased);
   }
 
+  heartbeat(
+    cluster: string,
+    beat: Heartbeat,
+    options?: LeaseCallOptions,
+  ): Promise<HeartbeatResult> {
+    return this.cluster.heartbeat(cluster, beat, options);
+  }
+
+  memberLoops(
+    cluster: string,
+    identity: string,
+    digest: string,
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[] | undefined> {
+    return this.cluster.memberLoops(cluster, identity, digest, options);
+  }
+
+  claimLoops(
+    cluster: string,
+    identity: string,
+    session: number,
+    loops: readonly string[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly ClaimResult[]> {
+    return this.cluster.claimLoops(cluster, identity, session, loops, options);
+  }
+
+  releaseLoops(
+    cluster: string,
+    identity: string,
+    loops: readonly OwnedLoop[],
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly string[]> {
+    return this.cluster.releaseLoops(cluster, identity, loops, runs, options);
+  }
+
+  leave(
+    cluster: string,
+    identity: string,
+    session: number,
+    runs: readonly RunRecord[],
+    options?: LeaseCallOptions,
+  ): Promise<boolean> {
+    return this.cluster.leave(cluster, identity, session, runs, options);
+  }
+
+  watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {
+    return this.cluster.watch(cluster, onChange);
+  }
+
   /**
    * Ends the store's own pool and its LISTEN connection without waiting on the server: after
    * `pool.end()` has had 100 ms, the sockets still open are destroyed, so that a frozen or
@@ -107,62 +172,5 @@ export class PostgresLeaseStore implements LeaseStore {
   async close(): Promise<void> {
     this.releases.close();
     await this.pool.close();
-  }
-
-  /**
-   * One statement with the call's deadline appended as its last parameter (`$D`). The answer
-   * must be one row with `server_ms` and `late`; a late call that changed nothing (`unchanged`)
-   * rejects with {@link LeaseCallLateError}.
-   */
-  private async statement<R extends object>(
-    operation: string,
-    options: LeaseCallOptions | undefined,
-    text: string,
-    values: unknown[],
-    unchanged: (row: R) => boolean,
-  ): Promise<R> {
-    const started = this.deadline.now();
-    const pool = await this.prepared();
-    const deadline = this.deadline.of(started, options?.timeout) ?? null;
-    const sql = text.replaceAll('$D', `$${values.length + 1}`);
-    const { rows } = await pool.query<R & { server_ms: number; late: boolean }>(sql, [
-      ...values,
-      deadline,
-    ]);
-    const row = rows[0];
-    this.deadline.observe(row.server_ms);
-    if (row.late && unchanged(row)) throw new LeaseCallLateError(messages.late(operation));
-    return row;
-  }
-
-  private async query<R extends object = object>(
-    text: string,
-    values: unknown[],
-  ): Promise<{ rows: R[]; rowCount: number | null }> {
-    return (await this.prepared()).query<R>(text, values);
-  }
-
-  /** The pool, once the table exists and the server's clock is known. */
-  private async prepared(): Promise<Pool> {
-    const pool = await this.pool.connection();
-    await (this.ready ??= this.createTable(pool).catch((error: unknown) => {
-      this.ready = undefined; // try again on the next call
-      throw error;
-    }));
-    return pool;
-  }
-
-  private async createTable(pool: Pool): Promise<void> {
-    for (const statement of this.sql.create) {
-      try {
-        await pool.query(statement);
-      } catch (error) {
-        // Replicas starting together race on IF NOT EXISTS; the loser finds it made already.
-        const code = (error as { code?: string }).code;
-        if (code !== '23505' && code !== '42P07') throw error;
-      }
-    }
-    const { rows } = await pool.query<{ server_ms: number }>(this.sql.serverTime);
-    this.deadline.observe(rows[0].server_ms);
   }
 }

@@ -18,7 +18,8 @@ export interface PostgresLeaseStoreOptions {
   config?: PoolConfig;
   /**
    * The lease table (optionally `schema.table`), created if missing with a token sequence beside
-   * it, `<table>_token_seq`. Default `'nestjs_wait_leases'`.
+   * it, `<table>_token_seq`. Default `'nestjs_wait_leases'`. The cluster calls use two more
+   * beside it, `<table>_members` and `<table>_loops`, made on the first of them.
    */
   table?: string;
 }
@@ -29,8 +30,12 @@ export interface PostgresNames {
   readonly table: string;
   /** The token sequence beside it, quoted. */
   readonly sequence: string;
-  /** The NOTIFY channel of releases, unquoted. */
+  /** The NOTIFY channel of releases and cluster announcements, unquoted. */
   readonly channel: string;
+  /** The cluster members' table, quoted. */
+  readonly members: string;
+  /** The cluster loops' claims table, quoted. */
+  readonly loops: string;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,40}(\.[A-Za-z_][A-Za-z0-9_]{0,40})?$/;
@@ -59,9 +64,12 @@ export function checkPostgresOptions(options: PostgresLeaseStoreOptions): Postgr
   const parts = table.split('.');
   const last = parts.pop()!;
   const quote = (name: string): string => `"${name}"`;
+  const beside = (suffix: string): string => [...parts, `${last}${suffix}`].map(quote).join('.');
   return {
-    table: [...parts, last].map(quote).join('.'),
-    sequence: [...parts, `${last}_token_seq`].map(quote).join('.'),
+    table: beside(''),
+    sequence: beside('_token_seq'),
     channel: `${table}_released`,
+    members: beside('_members'),
+    loops: beside('_loops'),
   };
 }

@@ -12,9 +12,11 @@ interface Listener {
 }
 
 /**
- * Release announcements of a `PostgresLeaseStore`: one connection of the pool holds `LISTEN` on
- * the store's channel for every watched lease, opened on the first watch; a watch is inactive
- * once that connection is lost, and the next watch opens a new one. Internal.
+ * The announcements of a `PostgresLeaseStore`: one connection of the pool holds `LISTEN` on the
+ * store's channel for every watch, opened on the first; a watch is inactive once that connection
+ * is lost, and the next watch opens a new one. Each watch is keyed by the payload it waits for:
+ * a lease's name for its releases, a cluster's announcement (`announcementOf`) for the cluster's
+ * changes. Internal.
  */
 export class PostgresReleaseListener {
   private listener: Promise<Listener> | undefined = undefined;
@@ -26,7 +28,10 @@ export class PostgresReleaseListener {
     private readonly pool: PostgresPool,
   ) {}
 
-  /** Calls `onReleased` on every announced release of lease `name`, until the watch is closed. */
+  /**
+   * Calls `onReleased` on every announcement whose payload is `name` (a lease's name, or a
+   * cluster's announcement), until the watch is closed.
+   */
   async watch(name: string, onReleased: () => void): Promise<LeaseWatch> {
     const listener = await (this.listener ??= this.listen().catch((error: unknown) => {
       this.listener = undefined;

@@ -7,18 +7,19 @@
  * Internal.
  */
 
-/** The server's clock in microseconds since the epoch: the floor of every new token. */
-const MICROS = `(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`;
-/** The server's clock in ms, which every answer carries (see ServerDeadline). */
-const SERVER_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS server_ms`;
+/** The server's clock in microseconds since the epoch: the floor of every new token. Internal. */
+export const MICROS = `(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`;
+/** The server's clock in ms, which every answer carries (see ServerDeadline). Internal. */
+export const SERVER_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::float8 AS server_ms`;
 /**
  * Whether the statement is still within its caller's deadline, in server ms (`$D`, replaced by
  * the statement's last parameter; NULL for none). Checked where the row is written: in an
- * upsert's ON CONFLICT condition, after PostgreSQL took the row's lock.
+ * upsert's ON CONFLICT condition, after PostgreSQL took the row's lock. Internal.
  */
-const ON_TIME = `($D::float8 IS NULL OR clock_timestamp() <= to_timestamp($D::float8 / 1000))`;
-/** The expiry of a lease written now, `ttl` the parameter holding its milliseconds. */
-const expiry = (ttl: string): string => `clock_timestamp() + ${ttl} * interval '1 millisecond'`;
+export const ON_TIME = `($D::float8 IS NULL OR clock_timestamp() <= to_timestamp($D::float8 / 1000))`;
+/** The expiry of a lease written now, `ttl` the parameter holding its milliseconds. Internal. */
+export const expiry = (ttl: string): string =>
+  `clock_timestamp() + ${ttl} * interval '1 millisecond'`;
 
 /** The statements of one lease table and its token sequence (quoted names). Internal. */
 export interface LeaseStatements {
@@ -32,9 +33,10 @@ export interface LeaseStatements {
   readonly holder: string;
   /** Create the sequence and the table if missing. */
   readonly create: readonly string[];
-  /** Answers `server_ms`. */
-  readonly serverTime: string;
 }
+
+/** Answers `server_ms`. Internal. */
+export const SERVER_TIME = `SELECT ${SERVER_MS}`;
 
 /** The statements on `table` and `sequence` (both quoted). */
 export function leaseStatements(table: string, sequence: string): LeaseStatements {
@@ -87,6 +89,5 @@ export function leaseStatements(table: string, sequence: string): LeaseStatement
          token bigint NOT NULL,
          expires_at timestamptz NOT NULL)`,
     ],
-    serverTime: `SELECT ${SERVER_MS}`,
   };
 }

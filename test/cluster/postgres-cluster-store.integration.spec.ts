@@ -1,0 +1,334 @@
+import pg from 'pg';
+import type { ClaimResult, Heartbeat } from '../../lib/cluster/cluster-store.js';
+import { PostgresLeaseStore } from '../../lib/postgres/index.js';
+import { DATABASE_URL, describeWith, unique, until } from '../leader/servers.js';
+import { clusterStoreContract } from './cluster-store.contract.js';
+
+/*
+ * The cluster contract against the real PostgreSQL, and what only a server shows: statements
+ * waiting on rows locked elsewhere, rows lost behind the store's back, two members racing from
+ * two pools, big batches. The run has tables of its own and drops them at the end.
+ */
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const describePostgres = await describeWith('postgres');
+
+describePostgres('PostgresLeaseStore: the cluster contract', () => {
+  const table = unique('nw_cluster_');
+  const app = unique('nw_cluster_app_');
+  const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 6 });
+  admin.on('error', () => undefined);
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 6 });
+  pool.on('error', () => undefined);
+  // Two replicas: one on a pool of its own, one on a given pool.
+  const store = new PostgresLeaseStore({
+    connectionString: DATABASE_URL,
+    table,
+    config: { application_name: app },
+  });
+  const other = new PostgresLeaseStore({ pool, table });
+  let n = 0;
+  const cluster = () => `cluster-${++n}`;
+
+  afterAll(async () => {
+    await Promise.all([store.close(), other.close()]);
+    await pool.end();
+    for (const suffix of ['', '_members', '_loops']) {
+      await admin.query(`DROP TABLE IF EXISTS ${table}${suffix}`);
+    }
+    await admin.query(`DROP SEQUENCE IF EXISTS ${table}_token_seq`);
+    await admin.end();
+  });
+
+  describe('contract', () => {
+    clusterStoreContract(
+      () => Promise.resolve({ store, other, pass: sleep, cluster }),
+      () => sleep(150),
+    );
+  });
+
+  const beat = (identity: string, session: number | undefined, extra: Partial<Heartbeat> = {}) =>
+    ({ identity, session, ttl: 5000, digest: 'd', loops: [], runs: [], ...extra }) as Heartbeat;
+  const tokenOf = (result: ClaimResult): number => {
+    if (!result.claimed) throw new Error(`${result.loop} not claimed`);
+    return result.token;
+  };
+  const loopRow = async (c: string, loop: string) =>
+    (
+      await admin.query<{ owner: string | null; token: string }>(
+        `SELECT owner, token FROM ${table}_loops WHERE cluster = $1 AND loop = $2`,
+        [c, loop],
+      )
+    ).rows[0];
+
+  /**
+   * Runs `statements` in a transaction of its own, held until the returned function ends it
+   * (ROLLBACK unless told COMMIT).
+   */
+  async function hold(
+    values: unknown[],
+    ...statements: string[]
+  ): Promise<(end?: 'COMMIT' | 'ROLLBACK') => Promise<void>> {
+    const client = await admin.connect();
+    await client.query('BEGIN');
+    for (const sql of statements) await client.query(sql, values);
+    return async (end = 'ROLLBACK') => {
+      await client.query(end);
+      client.release();
+    };
+  }
+  const lockLoop = (c: string, loop: string) =>
+    hold([c, loop], `SELECT * FROM ${table}_loops WHERE cluster = $1 AND loop = $2 FOR UPDATE`);
+  const lockMember = (c: string, identity: string) =>
+    hold(
+      [c, identity],
+      `SELECT * FROM ${table}_members WHERE cluster = $1 AND identity = $2 FOR UPDATE`,
+    );
+
+  /** Resolves once a statement of `store` is seen waiting on a lock (so, inside it). */
+  const waitingOnLock = () =>
+    until('a store statement waiting on a row lock', async () => {
+      const { rowCount } = await admin.query(
+        `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+        [app],
+      );
+      return rowCount! > 0 ? true : undefined;
+    });
+
+  describe('a statement that waited on a row locked past its deadline', () => {
+    it('a claim rejects as late and has not claimed the loop', async () => {
+      const c = cluster();
+      const a = await other.heartbeat(c, beat('a', undefined));
+      const b = await store.heartbeat(c, beat('b', undefined));
+      const token = tokenOf((await other.claimLoops(c, 'a', a.session, ['x']))[0]);
+      await other.releaseLoops(c, 'a', [{ loop: 'x', token }], []);
+      const unlock = await lockLoop(c, 'x');
+      const late = store.claimLoops(c, 'b', b.session, ['x'], { timeout: 200 });
+      late.catch(() => undefined);
+      await waitingOnLock();
+      await sleep(400);
+      await unlock();
+      await expect(late).rejects.toThrow(/after its caller's deadline/);
+      expect(await loopRow(c, 'x')).toEqual({ owner: null, token: String(token) });
+    });
+
+    it('a heartbeat rejects as late and has not renewed the member, stored its names or recorded its runs', async () => {
+      const c = cluster();
+      const a = await store.heartbeat(c, beat('a', undefined, { ttl: 1000 }));
+      const x = tokenOf((await store.claimLoops(c, 'a', a.session, ['x']))[0]);
+      const unlock = await lockMember(c, 'a');
+      const late = store.heartbeat(
+        c,
+        beat('a', a.session, {
+          ttl: 60_000,
+          digest: 'new',
+          loops: ['y'],
+          runs: [{ loop: 'x', token: x, startedAgo: 10, endedAgo: 5 }],
+        }),
+        { timeout: 200 },
+      );
+      late.catch(() => undefined);
+      await waitingOnLock();
+      await sleep(400);
+      await unlock();
+      await expect(late).rejects.toThrow(/after its caller's deadline/);
+      const { rows } = await admin.query<{ left: number; digest: string; session: string }>(
+        `SELECT (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::float8 AS left,
+                digest, session FROM ${table}_members WHERE cluster = $1 AND identity = 'a'`,
+        [c],
+      );
+      expect(rows[0]).toMatchObject({ digest: 'd', session: String(a.session) });
+      expect(rows[0].left).toBeLessThan(1000);
+      expect(await other.memberLoops(c, 'a', 'new')).toBeUndefined();
+      const { rows: runs } = await admin.query<{ started_at: Date | null }>(
+        `SELECT started_at FROM ${table}_loops WHERE cluster = $1 AND loop = 'x'`,
+        [c],
+      );
+      expect(runs[0].started_at).toBeNull();
+    });
+
+    it("a claim that waited while the owner's renewal was in progress keeps the owner: the renewal counts, not the snapshot", async () => {
+      const c = cluster();
+      const o = await other.heartbeat(c, beat('o', undefined, { ttl: 300 }));
+      const b = await store.heartbeat(c, beat('b', undefined));
+      tokenOf((await other.claimLoops(c, 'o', o.session, ['x']))[0]);
+      // A renewal of o's in progress, and the loop's row locked too: whatever the claim waits
+      // on, its snapshot has o's lease as it was before the renewal.
+      const commit = await hold(
+        [c],
+        `UPDATE ${table}_members SET expires_at = clock_timestamp() + interval '1 minute'
+         WHERE cluster = $1 AND identity = 'o'`,
+        `SELECT * FROM ${table}_loops WHERE cluster = $1 AND loop = 'x' FOR UPDATE`,
+      );
+      const claiming = store.claimLoops(c, 'b', b.session, ['x'], { timeout: 5000 });
+      await waitingOnLock();
+      await sleep(400); // o's lease as the snapshot has it runs out meanwhile
+      await commit('COMMIT');
+      expect(await claiming).toEqual([{ loop: 'x', claimed: false, owner: 'o' }]);
+      expect((await loopRow(c, 'x')).owner).toBe('o');
+    });
+
+    it('a claim that waited on a loop while its owner renewed keeps the owner', async () => {
+      const c = cluster();
+      const o = await other.heartbeat(c, beat('o', undefined, { ttl: 300 }));
+      const b = await store.heartbeat(c, beat('b', undefined));
+      tokenOf((await other.claimLoops(c, 'o', o.session, ['x']))[0]);
+      const unlock = await lockLoop(c, 'x');
+      const claiming = store.claimLoops(c, 'b', b.session, ['x'], { timeout: 5000 });
+      await sleep(200);
+      await other.heartbeat(c, beat('o', o.session, { ttl: 300 }));
+      await sleep(200); // o's lease before the renewal has run out
+      await unlock();
+      expect(await claiming).toEqual([{ loop: 'x', claimed: false, owner: 'o' }]);
+      expect((await loopRow(c, 'x')).owner).toBe('o');
+    });
+
+    it('a member that joined while a claim waited keeps the loop it claimed meanwhile', async () => {
+      const c = cluster();
+      const gone = await other.heartbeat(c, beat('gone', undefined, { ttl: 100 }));
+      await other.claimLoops(c, 'gone', gone.session, ['k1', 'k2']);
+      await sleep(150); // its lease ran out: both loops are free
+      const b = await store.heartbeat(c, beat('b', undefined));
+      const unlock = await lockLoop(c, 'k1');
+      const claiming = store.claimLoops(c, 'b', b.session, ['k1', 'k2'], { timeout: 5000 });
+      await waitingOnLock(); // on k1, its snapshot taken: a's row is not in it
+      const a = await other.heartbeat(c, beat('a', undefined));
+      const [k2] = await other.claimLoops(c, 'a', a.session, ['k2']);
+      expect(k2).toMatchObject({ claimed: true });
+      await unlock();
+      const [k1, k2b] = await claiming;
+      expect(k1).toMatchObject({ claimed: true });
+      expect(k2b).toEqual({ loop: 'k2', claimed: false, owner: 'a' });
+      expect((await loopRow(c, 'k2')).owner).toBe('a');
+    });
+  });
+
+  it('sessions and tokens keep growing after the cluster rows were deleted behind its back', async () => {
+    const c = cluster();
+    const a = await store.heartbeat(c, beat('a', undefined));
+    const x = tokenOf((await store.claimLoops(c, 'a', a.session, ['x']))[0]);
+    await admin.query(`DELETE FROM ${table}_members WHERE cluster = $1`, [c]);
+    await admin.query(`DELETE FROM ${table}_loops WHERE cluster = $1`, [c]);
+    const again = await store.heartbeat(c, beat('a', a.session));
+    expect(again.session).toBeGreaterThan(a.session);
+    expect(again.storedDigest).toBeUndefined();
+    const b = await other.heartbeat(c, beat('b', undefined));
+    expect(b.session).toBeGreaterThan(a.session);
+    const [taken] = await other.claimLoops(c, 'b', b.session, ['x']);
+    expect(tokenOf(taken)).toBeGreaterThan(x);
+  });
+
+  it.each([
+    ['free loops', false],
+    ['loops of a member whose lease ran out', true],
+  ])(
+    'two members claiming the same 500 %s at once from two pools: exactly one owner each',
+    async (_, takeover) => {
+      const c = cluster();
+      const loops = Array.from({ length: 500 }, (_, i) => `race-${i}`);
+      if (takeover) {
+        const gone = await store.heartbeat(c, beat('gone', undefined, { ttl: 100 }));
+        await store.claimLoops(c, 'gone', gone.session, loops);
+        await sleep(150);
+      }
+      const a = await store.heartbeat(c, beat('a', undefined));
+      const b = await other.heartbeat(c, beat('b', undefined));
+      for (let round = 0; round < 3; round++) {
+        // Each starts from a shuffled end, so that their statements meet in the middle.
+        const [fromA, fromB] = await Promise.all([
+          store.claimLoops(c, 'a', a.session, loops),
+          other.claimLoops(c, 'b', b.session, [...loops].reverse()),
+        ]);
+        const byB = new Map(fromB.map((r) => [r.loop, r]));
+        const { rows } = await admin.query<{ loop: string; owner: string }>(
+          `SELECT loop, owner FROM ${table}_loops WHERE cluster = $1`,
+          [c],
+        );
+        const owners = new Map(rows.map((r) => [r.loop, r.owner]));
+        for (const ra of fromA) {
+          const rb = byB.get(ra.loop)!;
+          expect([ra.claimed, rb.claimed].filter(Boolean)).toHaveLength(1);
+          const winner = ra.claimed ? 'a' : 'b';
+          expect(owners.get(ra.loop)).toBe(winner);
+          expect(ra.claimed ? rb : ra).toMatchObject({ claimed: false, owner: winner });
+        }
+      }
+    },
+  );
+
+  it('claims and releases 10,000 loops in one call each', async () => {
+    const c = cluster();
+    const a = await store.heartbeat(c, beat('a', undefined));
+    const loops = Array.from({ length: 10_000 }, (_, i) => `tenant-${i}.poll`);
+    let began = performance.now();
+    const claimed = await store.claimLoops(c, 'a', a.session, loops);
+    const claimMs = performance.now() - began;
+    expect(claimed.every((r) => r.claimed)).toBe(true);
+    began = performance.now();
+    const again = await store.claimLoops(c, 'a', a.session, loops);
+    const reclaimMs = performance.now() - began;
+    expect(again.map(tokenOf)).toEqual(claimed.map(tokenOf));
+    const owned = claimed.map((r) => ({ loop: r.loop, token: tokenOf(r) }));
+    const runs = owned.map((o) => ({ ...o, startedAgo: 20, endedAgo: 10 }));
+    began = performance.now();
+    const released = await store.releaseLoops(c, 'a', owned, runs);
+    const releaseMs = performance.now() - began;
+    expect(released).toHaveLength(10_000);
+    console.log(
+      `10,000 loops: claimed in ${claimMs.toFixed(0)} ms, re-claimed in ${reclaimMs.toFixed(0)} ms, released with their runs in ${releaseMs.toFixed(0)} ms`,
+    );
+  });
+
+  it('loop names with any characters are kept and answered as given', async () => {
+    const c = cluster();
+    const names = ['', 'a,b', '{x}', '"quoted"', 'back\\slash', 'NULL', 'ümlaut 🐘', 'lone \ud800'];
+    const a = await store.heartbeat(c, beat('a', undefined, { loops: names, digest: 'odd' }));
+    expect(await other.memberLoops(c, 'a', 'odd')).toEqual([...names.slice(0, -1), 'lone \ufffd']);
+    const claimed = await store.claimLoops(c, 'a', a.session, [...names, 'a,b']);
+    expect(claimed.map((r) => [r.loop, r.claimed])).toEqual(
+      [...names, 'a,b'].map((name) => [name, true]),
+    );
+    const owned = claimed.slice(0, -1).map((r) => ({ loop: r.loop, token: tokenOf(r) }));
+    expect(await store.releaseLoops(c, 'a', owned, [])).toEqual(names);
+  });
+
+  it("members whose lease ran out are deleted by others' heartbeats", async () => {
+    const c = cluster();
+    await store.heartbeat(c, beat('brief', undefined, { ttl: 50 }));
+    const b = await other.heartbeat(c, beat('b', undefined));
+    await sleep(100);
+    await other.heartbeat(c, beat('b', b.session));
+    const { rows } = await admin.query(
+      `SELECT identity FROM ${table}_members WHERE cluster = $1 ORDER BY identity`,
+      [c],
+    );
+    expect(rows).toEqual([{ identity: 'b' }]);
+  });
+
+  it('one LISTEN connection serves lease releases and cluster announcements, never mixing them', async () => {
+    const c = cluster();
+    const heard: string[] = [];
+    const lease = await store.watch(c, () => heard.push('lease'));
+    const changes = await store.watchCluster(c, () => heard.push('cluster'));
+    try {
+      const { rows } = await admin.query(
+        `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`,
+        [app],
+      );
+      expect(rows).toHaveLength(1);
+      await other.heartbeat(c, beat('a', undefined));
+      await until('the join announced', () => (heard.length > 0 ? true : undefined));
+      await sleep(150);
+      expect(heard).toEqual(['cluster']);
+      const taken = await other.acquire(c, 'a', 5000);
+      if (!taken.acquired) throw new Error('not acquired');
+      await other.release(c, taken.lease);
+      await until('the release announced', () => (heard.length > 1 ? true : undefined));
+      await sleep(150);
+      expect(heard).toEqual(['cluster', 'lease']);
+    } finally {
+      await lease.close();
+      await changes.close();
+    }
+  });
+});
