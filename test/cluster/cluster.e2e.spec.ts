@@ -174,6 +174,22 @@ describe('spread loops', () => {
     expect(victim.logger.lines.some((l) => /Lost the member lease/.test(l.message))).toBe(true);
   });
 
+  it('a replica whose member lease ran out rejoins with its loop names: every view places them, it takes its share', async () => {
+    const names = await replicas(3, 60);
+    await cluster.clock.advance(3 * RETRY);
+    const victim = apps[1];
+    victim.replica.pause();
+    await cluster.clock.advance(LEASE + 3 * RETRY);
+    victim.replica.resume();
+    await cluster.clock.advance(4 * RETRY);
+    const counts = owned(apps, names);
+    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(60);
+    // Before: the rejoin carried no names, and the others took it for a member without loops.
+    expect(counts.get(victim.replica.identity)).toBeGreaterThanOrEqual(0.8 * 20);
+    expect(Math.max(...counts.values())).toBeLessThanOrEqual(1.15 * 20);
+    downstream.check();
+  });
+
   it('a partitioned replica stops its loops within the renew deadline; healed, it rejoins', async () => {
     const names = await replicas(3, 30);
     await cluster.clock.advance(3 * RETRY);

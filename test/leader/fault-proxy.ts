@@ -7,7 +7,8 @@ import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
  *   first bytes of a connection), both sides are destroyed before the server sees them;
  * - `freeze()`/`thaw()`: the server seems frozen (as a SIGSTOP'd process): bytes either way are
  *   held, in order, and delivered on thaw; a client that closes meanwhile is closed towards the
- *   server after its held bytes, as the kernel would.
+ *   server after its held bytes, as the kernel would;
+ * - `freezeOn(pattern)`: freezes when the client sends bytes that match, those bytes held.
  * Only this test process's connections go through it; the servers are never touched.
  */
 
@@ -22,6 +23,7 @@ export class FaultProxy {
   private readonly pairs = new Set<Pair>();
   private frozen = false;
   private kill: { pattern: RegExp; fired: () => void } | undefined = undefined;
+  private freezing: { pattern: RegExp; fired: () => void } | undefined = undefined;
   /** Connections made so far. */
   connections = 0;
 
@@ -41,6 +43,11 @@ export class FaultProxy {
   /** Resolves once a client sent bytes matching `pattern` and both sides were destroyed. */
   killOn(pattern: RegExp): Promise<void> {
     return new Promise((resolve) => (this.kill = { pattern, fired: resolve }));
+  }
+
+  /** Resolves once a client sent bytes matching `pattern`: they and all after them are held. */
+  freezeOn(pattern: RegExp): Promise<void> {
+    return new Promise((resolve) => (this.freezing = { pattern, fired: resolve }));
   }
 
   freeze(): void {
@@ -82,6 +89,12 @@ export class FaultProxy {
         this.destroy(pair);
         kill.fired();
         return;
+      }
+      const freezing = this.freezing;
+      if (freezing !== undefined && freezing.pattern.test(data.toString('latin1'))) {
+        this.freezing = undefined;
+        this.frozen = true;
+        freezing.fired();
       }
       if (this.frozen) pair.held.push({ to: 'server', data });
       else server.write(data);
