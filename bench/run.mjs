@@ -119,7 +119,7 @@ print(
   `Node ${results.node}, ${results.cpu}, ${results.cores} cores; load ${results.loadBefore.map((l) => l.toFixed(2)).join(' ')}; ` +
     (quick
       ? 'quick: one run of each, '
-      : `medians of ${REPS} runs (${SHORT_REPS} for memory, shutdown and bootstrap), `) +
+      : `medians of ${REPS} runs (${SHORT_REPS} for memory, shutdown and bootstrap, ${CLUSTER.reps} for the cluster), `) +
     'each in its own process.\n',
 );
 
