@@ -50,6 +50,9 @@ export class ClusterNode {
    * others for as long as this session lives.
    */
   private readonly unanswered = new Set<LoopOwnership>();
+  /** Drained loops whose run settled, to release with the next call (see releaseIdle). */
+  private readonly settled = new Set<LoopOwnership>();
+  private releasingSettled = false;
   private readonly names = (): Iterable<string> => this.ownerships.keys();
 
   constructor(
@@ -226,13 +229,15 @@ export class ClusterNode {
     const owners = this.view.placement();
     const claim: LoopOwnership[] = [];
     const hand: LoopOwnership[] = [];
+    const again: LoopOwnership[] = [];
     for (const o of this.unreleased) {
       this.unreleased.delete(o);
       if (this.ownerships.get(o.name) !== o || o.state !== 'draining') continue;
       // Placed here again: still ours in the store, with the same token.
       if (owners.get(o.name) === this.identity) o.reclaimed();
-      else void this.release([o]);
+      else again.push(o);
     }
+    if (again.length > 0) void this.release(again);
     for (const o of this.ownerships.values()) {
       const owner = owners.get(o.name);
       if (owner === this.identity) {
@@ -285,8 +290,29 @@ export class ClusterNode {
     const busy = loops.filter((o) => !idle.includes(o));
     if (idle.length > 0) void this.release(idle);
     for (const o of busy) {
-      void o.loop!.idle().then(() => (o.state === 'draining' ? this.release([o]) : undefined));
+      void o.loop!.idle().then(() => (o.state === 'draining' ? this.releaseIdle(o) : undefined));
     }
+  }
+
+  /**
+   * Releases a drained loop whose run has settled: with the others that settle while a release
+   * is in flight, in one call (one call a loop, after an outage when all of them ran at once,
+   * queued hundreds of statements in front of the heartbeat on PostgreSQL).
+   */
+  private releaseIdle(o: LoopOwnership): void {
+    this.settled.add(o);
+    if (this.releasingSettled) return;
+    this.releasingSettled = true;
+    const run = (async () => {
+      while (this.settled.size > 0) {
+        const batch = [...this.settled].filter((x) => x.state === 'draining');
+        this.settled.clear();
+        if (batch.length > 0) await this.release(batch);
+      }
+      this.releasingSettled = false;
+    })();
+    this.releasing.add(run);
+    void run.finally(() => this.releasing.delete(run));
   }
 
   private release(loops: LoopOwnership[]): Promise<void> {

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { FakeCluster } from '../../lib/testing/index.js';
 import { addLoops, bootReplica, Downstream, owned, type App } from './support.js';
 
@@ -142,6 +143,27 @@ describe('spread loops', () => {
       const first = downstream.of(name).find((r) => r.replica === 'late')!;
       expect(first.start - joinedAt).toBeLessThan(2 * RETRY);
     }
+    downstream.check();
+  });
+
+  it('loops handed over mid-run are released together as their runs settle, not in a call each', async () => {
+    const names = await replicas(2, 60, { count: 0, period: 1000, duration: 800 });
+    await cluster.clock.advance(3 * RETRY);
+    const releases = apps.map((a) => jest.spyOn(a.replica.store, 'releaseLoops'));
+    // Its runs in flight (800 ms in every 1800): the hand-over waits for them to settle.
+    const busy = () => names.filter((n) => apps.some((a) => a.registry.get(n).inFlight)).length;
+    for (let i = 0; i < 40 && busy() < 30; i++) await cluster.clock.advance(50);
+    expect(busy()).toBeGreaterThanOrEqual(30);
+    const late = await bootReplica(cluster.replica('late'));
+    apps.push(late);
+    addLoops(late, downstream, { count: 60, period: 1000, duration: 800 });
+    await cluster.clock.advance(4 * RETRY);
+    const calls = releases.flatMap((spy) => spy.mock.calls);
+    const handed = calls.reduce((n, call) => n + call[2].length, 0);
+    expect(handed).toBeGreaterThanOrEqual(15);
+    // Before: one call per loop whose run was in flight.
+    expect(calls.length).toBeLessThanOrEqual(6);
+    expect(owned(apps, names).get('late')).toBeGreaterThanOrEqual(15);
     downstream.check();
   });
 
