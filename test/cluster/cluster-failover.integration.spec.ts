@@ -849,7 +849,10 @@ describe.each(stores)(
         measured.push(
           `${kind}: store frozen ${OUTAGE} ms for all: last run ended ${lastEnd} ms into it; after the thaw every loop ran again: ${ms(delays)} (seen within ${again} ms)`,
         );
-        expect(Math.max(...delays)).toBeLessThanOrEqual(FAILOVER + SLACK);
+        // Every member's lease ended: each rejoins at its own time, and the first back claims
+        // the loops the others get back once they have rejoined too, so a loop may move twice
+        // (1.7 to 2.6 s on PostgreSQL on a loaded machine, against 1.3 s for one failover).
+        expect(Math.max(...delays)).toBeLessThanOrEqual(2 * FAILOVER + SLACK);
         expect(all.size).toBe(LOOPS);
         safe();
         expectNoCrash();
