@@ -286,8 +286,9 @@ export class ClusterNode {
   /** Drains each loop (its gate closes, its run settles), then releases it with its last run. */
   private handOver(loops: LoopOwnership[]): void {
     for (const o of loops) o.drain();
-    const idle = loops.filter((o) => !isBusy(o));
-    const busy = loops.filter((o) => !idle.includes(o));
+    const idle: LoopOwnership[] = [];
+    const busy: LoopOwnership[] = [];
+    for (const o of loops) (isBusy(o) ? busy : idle).push(o);
     if (idle.length > 0) void this.release(idle);
     for (const o of busy) {
       void o.loop!.idle().then(() => (o.state === 'draining' ? this.releaseIdle(o) : undefined));
