@@ -12,12 +12,18 @@ import { LoopOwnership } from './loop-ownership.js';
 import { MemberView } from './member-view.js';
 import { RunRecords, type Sent } from './run-records.js';
 
+/** What the member needs of the leader elector, for the `'leader'` loops. Internal. */
+export interface LeaderView {
+  readonly isLeader: boolean;
+  readonly knownLeader: string | undefined;
+}
+
 /**
- * This replica as a member of the cluster, for its spread loops. Every `retryPeriod` it renews
+ * This replica as a member of the cluster, for its spread and leader loops. Every `retryPeriod` it renews
  * its member lease (one store call, whatever the number of loops; it carries the runs recorded
  * since), learns the live members, places every spread loop over them (rendezvous hashing with
  * bounded load), hands over the loops placed elsewhere (their runs settle first) and claims
- * the loops placed here. It fails closed as the elector does: no heartbeat confirmed within
+ * the loops placed here; the `'leader'` loops are placed on the leader. It fails closed as the elector does: no heartbeat confirmed within
  * `renewDeadline` (counted from when it was sent), no spread loop of it starts a run. Store
  * announcements (a join, a release, a leave) make it act at once. Internal: `WaitModule`
  * makes one when a loop is spread.
@@ -53,19 +59,24 @@ export class ClusterNode {
   /** Drained loops whose run settled, to release with the next call (see releaseIdle). */
   private readonly settled = new Set<LoopOwnership>();
   private releasingSettled = false;
-  private readonly names = (): Iterable<string> => this.ownerships.keys();
+  /** Claims the leader's loops again soon after a claim found the previous leader's alive. */
+  private readonly soon: Deadline;
+  /** Only the spread loops are placed over the members (and their names sent). */
+  private readonly names = (): Iterable<string> => spreadNames(this.ownerships.values());
 
   constructor(
     private readonly options: CheckedLeaderElectionOptions,
     store: ClusterStore,
     private readonly clock: Clock,
     private readonly logger: ElectorLogger,
+    private readonly elector?: LeaderView,
   ) {
     this.store = store;
     this.identity = options.identity;
     this.name = options.name;
     this.view = new MemberView(store, options.name, options.identity);
     this.deadline = new Deadline(clock, () => this.expire());
+    this.soon = new Deadline(clock, () => this.changed());
     this.loop = new ElectorLoop(
       (signal) => this.tick(signal),
       options.retryPeriod,
@@ -74,14 +85,11 @@ export class ClusterNode {
       Math.random,
     );
     const subscribe = store.watchCluster?.bind(store, options.name);
-    const changed = (): void => {
-      if (this.stopping === undefined) this.loop.trigger();
-    };
     this.watch = new ReleaseWatch(
       subscribe,
       options.name,
       logger,
-      changed,
+      () => this.changed(),
       () => this.stopping !== undefined,
     );
     this.failures = new StoreFailures(options.name, options.retryPeriod, logger);
@@ -97,22 +105,22 @@ export class ClusterNode {
     return this.view.members;
   }
 
-  /** A spread loop registered here: its ownership is its gate. */
-  add(name: string): LoopOwnership {
-    const ownership = new LoopOwnership(name, this);
+  /** A spread or leader loop registered here: its ownership is (part of) its gate. */
+  add(name: string, placement: 'spread' | 'leader' = 'spread'): LoopOwnership {
+    const ownership = new LoopOwnership(name, this, placement);
     this.ownerships.set(name, ownership);
-    this.view.localChanged(this.names);
+    if (placement === 'spread') this.view.localChanged(this.names);
     if (this.started) this.loop.trigger();
     return ownership;
   }
 
-  /** A spread loop removed here, after it stopped: released if owned. */
+  /** A loop removed here, after it stopped: released if owned. */
   remove(name: string): Promise<void> {
     const ownership = this.ownerships.get(name);
     if (ownership === undefined) return Promise.resolve();
     this.ownerships.delete(name);
     this.unanswered.delete(ownership);
-    this.view.localChanged(this.names);
+    if (ownership.placement === 'spread') this.view.localChanged(this.names);
     if (this.started) this.loop.trigger();
     return ownership.state === 'unowned' ? Promise.resolve() : this.release([ownership]);
   }
@@ -136,6 +144,18 @@ export class ClusterNode {
    */
   stop(left: boolean, timeout: number): Promise<void> {
     return (this.stopping ??= this.leave(left, Math.max(timeout, this.options.retryPeriod)));
+  }
+
+  /**
+   * This replica's leadership changed (the elector tells its gated loops, and this): the leader's
+   * loops are claimed or handed over at once rather than at the next heartbeat.
+   */
+  gateChanged(): void {
+    this.changed();
+  }
+
+  private changed(): void {
+    if (this.started && this.stopping === undefined) this.loop.trigger();
   }
 
   /** OwnershipHost: a run of an owned loop started. */
@@ -226,7 +246,11 @@ export class ClusterNode {
 
   /** Hands over the loops placed elsewhere and claims those placed here. */
   private async rebalance(signal: AbortSignal): Promise<void> {
-    const owners = this.view.placement();
+    const spread = this.view.placement();
+    const leads = this.elector?.isLeader === true;
+    const leader = leads ? this.identity : this.elector?.knownLeader;
+    const ownerOf = (o: LoopOwnership): string | undefined =>
+      o.placement === 'leader' ? leader : spread.get(o.name);
     const claim: LoopOwnership[] = [];
     const hand: LoopOwnership[] = [];
     const again: LoopOwnership[] = [];
@@ -234,12 +258,12 @@ export class ClusterNode {
       this.unreleased.delete(o);
       if (this.ownerships.get(o.name) !== o || o.state !== 'draining') continue;
       // Placed here again: still ours in the store, with the same token.
-      if (owners.get(o.name) === this.identity) o.reclaimed();
+      if (ownerOf(o) === this.identity) o.reclaimed();
       else again.push(o);
     }
     if (again.length > 0) void this.release(again);
     for (const o of this.ownerships.values()) {
-      const owner = owners.get(o.name);
+      const owner = ownerOf(o);
       if (owner === this.identity) {
         if (o.state === 'unowned') claim.push(o);
       } else if (o.state === 'owned') {
@@ -254,8 +278,12 @@ export class ClusterNode {
     if (claim.length === 0 || !this.valid(this.clock.now())) return;
     await this.claim(claim, signal);
     // Found ours, though placed elsewhere (an earlier claim landed unanswered): handed over.
-    const found = claim.filter((o) => o.state === 'owned' && owners.get(o.name) !== this.identity);
+    const found = claim.filter((o) => o.state === 'owned' && ownerOf(o) !== this.identity);
     if (found.length > 0) this.handOver(found);
+    // A new leader whose predecessor crashed finds the loops still its predecessor's until that
+    // member lease ends, up to a retry period after the election's lease did: asked again soon.
+    const refused = claim.some((o) => o.placement === 'leader' && o.state === 'unowned');
+    if (refused && leads && !this.soon.armed) this.soon.after(this.options.retryPeriod / 4);
   }
 
   private async claim(loops: LoopOwnership[], signal: AbortSignal): Promise<void> {
@@ -353,6 +381,7 @@ export class ClusterNode {
     await Promise.all(this.releasing);
     await this.watch.close().catch(() => undefined);
     this.deadline.cancel();
+    this.soon.cancel();
     const session = this.session;
     if (session === undefined) return;
     const busy = [...this.ownerships.values()].filter((o) => o.state !== 'unowned' && isBusy(o));
@@ -380,6 +409,10 @@ export class ClusterNode {
 }
 
 const NO_RUNS: Sent = { runs: [], versions: new Map() };
+
+function* spreadNames(ownerships: Iterable<LoopOwnership>): Iterable<string> {
+  for (const o of ownerships) if (o.placement === 'spread') yield o.name;
+}
 
 function isBusy(o: LoopOwnership): boolean {
   return o.loop?.inFlight === true;

@@ -10,6 +10,8 @@ import { messages } from './cluster-messages.js';
  * - `'leader'`: on the replica that leads (one replica runs every such loop);
  * - `'spread'`: on one replica per loop, chosen among the live replicas that have the loop, so
  *   that the loops are spread over the cluster;
+ * - on a store with the cluster calls, both keep a loop's cadence when it moves: the new
+ *   replica's first run waits for the rest of the period since the last recorded run;
  * - `'every'`: on every replica.
  */
 export type Placement = 'leader' | 'spread' | 'every';

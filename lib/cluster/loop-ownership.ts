@@ -19,9 +19,10 @@ export interface OwnershipHost {
 }
 
 /**
- * A spread loop's ownership on this replica, and the loop's gate: it runs only while this replica
- * owns it (claimed in the store, not being handed over) and its member lease is confirmed.
- * Internal.
+ * A loop's ownership on this replica, and (for a spread loop) its gate: it runs only while this
+ * replica owns it (claimed in the store, not being handed over) and its member lease is
+ * confirmed. A `'leader'` loop is owned by the leader: its gate is a {@link LeaderLoopGate},
+ * which also asks the elector. Internal.
  */
 export class LoopOwnership {
   /** `'draining'`: handed over; the run in flight settles before the loop is released. */
@@ -37,6 +38,8 @@ export class LoopOwnership {
   constructor(
     readonly name: string,
     private readonly host: OwnershipHost,
+    /** Where the loop is placed: over the members, or on the leader. */
+    readonly placement: 'spread' | 'leader' = 'spread',
   ) {}
 
   /** LoopGate: the loop's token while this replica owns it at `now`. */

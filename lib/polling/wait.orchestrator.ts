@@ -13,6 +13,7 @@ import { messages as clusterMessages } from '../cluster/cluster-messages.js';
 import type { Placement } from '../cluster/cluster-options.js';
 import { isClusterStore } from '../cluster/cluster-store.js';
 import { LoopOwnership } from '../cluster/loop-ownership.js';
+import { isClaimed, LeaderLoopGate } from '../cluster/leader-loop-gate.js';
 import type { PollingFn } from './polling.interfaces.js';
 import { ManagedLoop } from './loop/managed-loop.js';
 import type { LoopGate, LoopHost, LoopSettings } from './loop/loop-settings.js';
@@ -44,7 +45,10 @@ export class WaitOrchestrator
   readonly elector: LeaderElector | undefined;
   /** Where the cluster's leases live (the elector's and the members'). */
   private readonly store: LeaseStore | undefined;
-  /** This replica as a member of the cluster, made with the first `'spread'` loop. */
+  /**
+   * This replica as a member of the cluster, made with the first `'spread'` loop, or the first
+   * `'leader'` loop on a cluster store (the leader claims its loops to keep their cadence).
+   */
   private node: ClusterNode | undefined = undefined;
   /** Logs, telemetry and events of every run. */
   readonly observer: LoopObserver;
@@ -128,8 +132,12 @@ export class WaitOrchestrator
   register(name: string, fn: PollingFn, plan: LoopPlan, where: string): void {
     if (this.byName.has(name)) throw new Error(messages.taken(where, name));
     const placement = this.placementOf(plan, where);
-    const ownership = placement === 'spread' ? this.member().add(name) : undefined;
-    const gate: LoopGate | undefined = placement === 'leader' ? this.elector : ownership;
+    const owned = placement === 'spread' || (placement === 'leader' && isClusterStore(this.store!));
+    const ownership = owned ? this.member().add(name, placement) : undefined;
+    let gate: LoopGate | undefined = ownership;
+    if (placement === 'leader') {
+      gate = ownership === undefined ? this.elector : new LeaderLoopGate(this.elector!, ownership);
+    }
     const run = this.telemetry?.wrap(name, fn) ?? fn;
     this.host ??= { clock: this.options.clock, random: Math.random, observer: this.observer };
     const { period, jitter, sliding, initialDelay, backoff, timeout } = plan;
@@ -168,6 +176,7 @@ export class WaitOrchestrator
     const gate = loop.gate;
     if (gate === undefined) return { placement: 'every', owner: undefined };
     if (gate instanceof LoopOwnership) return { placement: 'spread', owner: gate.owner };
+    // A leader loop is placed on the leader, whichever replica holds its claim this instant.
     return { placement: 'leader', owner: this.elector?.knownLeader };
   }
 
@@ -181,7 +190,10 @@ export class WaitOrchestrator
         store,
         clock,
         new Logger('Cluster'),
+        this.elector,
       );
+      // Told of each change of leadership, as the leader's loops are.
+      this.elector!.attach(this.node);
       if (this.bootstrapped && this.closing === undefined) this.node.start();
     }
     return this.node;
@@ -214,7 +226,7 @@ export class WaitOrchestrator
     this.startWithApp.delete(loop);
     this.elector?.detach(loop);
     const stopped = loop.stop();
-    if (!(loop.gate instanceof LoopOwnership)) return stopped;
+    if (!isClaimed(loop.gate)) return stopped;
     return stopped.then(() => this.node!.remove(name));
   }
 

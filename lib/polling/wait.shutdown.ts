@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { LeaderElector } from '../leader/leader-elector.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
-import { LoopOwnership } from '../cluster/loop-ownership.js';
+import { isClaimed, LeaderLoopGate } from '../cluster/leader-loop-gate.js';
 import { messages as leaderMessages } from '../leader/leader-messages.js';
 import { type Clock, settleWithin } from '../wait/internal.js';
 import type { ManagedLoop } from './loop/managed-loop.js';
@@ -25,7 +25,7 @@ export interface ClusterParts {
 /**
  * The shutdown of an application's loops: aborts every loop's signal, waits up to
  * `shutdownTimeout` for the runs in flight (naming in a warning those still running then), then
- * leaves the cluster (one call frees every spread loop, which the other members claim at once)
+ * leaves the cluster (one call frees every spread and leader loop, which the others claim at once)
  * and stops the elector. The lease, and a spread loop, is released only once no run of it is
  * left, since a successor must not overlap a run still in flight; loops that run on every
  * replica do not hold it back. What is left of `shutdownTimeout` (at least the retry period)
@@ -52,11 +52,13 @@ export async function shutDown(
     logger.warn(messages.stillRunning(late, shutdownTimeout));
   }
   if (node !== undefined) {
-    const spread = loops.filter((loop) => loop.gate instanceof LoopOwnership && loop.inFlight);
-    await node.stop(release && spread.length === 0, began + shutdownTimeout - clock.now());
+    const owned = loops.filter((loop) => isClaimed(loop.gate) && loop.inFlight);
+    await node.stop(release && owned.length === 0, began + shutdownTimeout - clock.now());
   }
   if (elector === undefined) return;
-  const held = loops.filter((loop) => loop.gate === elector && loop.inFlight);
+  const held = loops.filter(
+    (loop) => (loop.gate === elector || loop.gate instanceof LeaderLoopGate) && loop.inFlight,
+  );
   if (release && held.length > 0) {
     logger.warn(
       leaderMessages.notReleased(

@@ -112,7 +112,7 @@ export async function bootReplica(
   return { replica, app, registry: app.get(PollingRegistry), logger };
 }
 
-/** Adds `count` spread loops `loop-0`… whose runs last `duration` ms (or until aborted). */
+/** Adds `count` loops `loop-0`… (spread by default) whose runs last `duration` ms (or until aborted). */
 export function addLoops(
   target: App,
   downstream: Downstream,
@@ -122,8 +122,10 @@ export function addLoops(
     duration = 100,
     prefix = 'loop',
     sliding = true,
+    placement = 'spread',
   }: {
     count: number;
+    placement?: 'spread' | 'leader';
     period?: number;
     duration?: number;
     prefix?: string;
@@ -148,7 +150,7 @@ export function addLoops(
         });
         downstream.finish(run);
       },
-      { period, sliding, placement: 'spread' },
+      { period, sliding, placement },
     );
   }
   return names;

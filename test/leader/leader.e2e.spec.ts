@@ -101,7 +101,7 @@ describe('leader election in WaitModule', () => {
     expect(b.app.get(LeaderElector).leaderIdentity).toBe('a');
   });
 
-  it('graceful handover: closing the leader aborts its run, releases the lease after it settled, and the follower runs at once', async () => {
+  it("graceful handover: closing the leader aborts its run, releases the lease after it settled; the follower leads at once and keeps the loop's cadence", async () => {
     lingerAfterAbort = 250;
     const a = await replica('a');
     const b = await replica('b');
@@ -111,12 +111,17 @@ describe('leader election in WaitModule', () => {
     apps.shift();
     await closing;
     expect(inFlight.signal.aborted).toBe(true);
+    // Released once a's run settled (250 ms after the abort), and taken at once.
+    expect(clock.now()).toBe(1400 + 250);
+    await clock.flush();
+    expect(b.app.get(LeaderElector).isLeader).toBe(true);
+    expect(registryOf(b).get('work').runningSince!.getTime()).toBe(1400 + 250);
+    await clock.advance('1100ms');
     const takeover = runs.find((r) => r.replica === 'b')!;
     expect(takeover).toBeDefined();
-    // Not before a's run settled (250 ms after the abort), and not later than that either.
-    expect(takeover.at).toBe(1400 + 250);
+    // a's last run ended at 1650 (sliding, 1s): b's first run is a period after it, not at once.
+    expect(takeover.at).toBe(1650 + 1000);
     expect(takeover.token).toBe(2);
-    expect(registryOf(b).get('work').runningSince!.getTime()).toBe(1400 + 250);
   });
 
   it('a run that outlives shutdownTimeout keeps the lease from being released: the follower waits for expiry', async () => {
@@ -149,8 +154,12 @@ describe('leader election in WaitModule', () => {
     const closing = close(a).catch(() => undefined);
     apps.shift();
     await closing;
+    await clock.flush();
+    // Released at close, not expired a second later.
+    expect(b.app.get(LeaderElector).isLeader).toBe(true);
+    await clock.advance('1s');
     const takeover = runs.find((r) => r.replica === 'b')!;
-    expect(takeover.at).toBeLessThan(1000); // released at close, not expired a second later
+    expect(takeover.at).toBe(300 + 1000); // a period after a's last run ended
     expect([...a.logger.of('warn'), ...b.logger.of('warn')]).toContainEqual(
       expect.stringMatching(/stuck still running/),
     );
