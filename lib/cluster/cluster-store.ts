@@ -15,6 +15,8 @@ export interface ClusterMember {
   readonly digest: string;
   /** How long the member has been in the cluster with this session, in ms by the store's clock. */
   readonly age: number;
+  /** How long ago the member last renewed its lease, in ms by the store's clock. */
+  readonly renewedAgo: number;
 }
 
 /** A run of a loop, reported by its owner so that the next owner keeps its cadence. */
@@ -62,6 +64,42 @@ export interface HeartbeatResult {
   readonly members: readonly ClusterMember[];
   /** The digest stored for this member before this call (`undefined`: none); for a resend. */
   readonly storedDigest: string | undefined;
+  /** The version of the cluster's loop controls (see {@link ClusterStore.controls}); 0: none. */
+  readonly controlVersion: number;
+}
+
+/**
+ * A loop's cluster-wide control: what `stop()`, `start()` and `update()` on any replica keep in
+ * the store, so that every replica (and every later owner) follows it.
+ */
+export interface LoopControl {
+  readonly loop: string;
+  /** `'paused'` by a stop, `'started'` by a start; `undefined`: as the replicas start it. */
+  readonly state: 'paused' | 'started' | undefined;
+  /** The identity whose call set `state`. */
+  readonly by: string | undefined;
+  /** How long before the store answered `state` was set, in ms by the store's clock. */
+  readonly ago: number | undefined;
+  /** Every update's changes so far, merged (a later field wins), as the JSON text of an object. */
+  readonly overrides: string | undefined;
+}
+
+/** One change of a loop's control (see {@link ClusterStore.controlLoop}). */
+export interface ControlChange {
+  /** The new state; absent: unchanged. */
+  readonly state?: 'paused' | 'started' | undefined;
+  /** Who asks: kept with a new state. */
+  readonly by: string;
+  /** The JSON text of an object whose fields replace those of the stored overrides; absent: none. */
+  readonly overrides?: string | undefined;
+}
+
+/** What {@link ClusterStore.controls} answers. */
+export interface Controls {
+  /** The version the controls are at: as a heartbeat answers it. */
+  readonly version: number;
+  /** The control of every loop that has one. */
+  readonly loops: readonly LoopControl[];
 }
 
 /** The outcome of claiming one loop. */
@@ -141,7 +179,23 @@ export interface ClusterStore extends LeaseStore {
     runs: readonly RunRecord[],
     options?: LeaseCallOptions,
   ): Promise<boolean>;
-  /** Optional: calls `onChange` on every announcement of the cluster (release, join, leave). */
+  /**
+   * Applies `change` to the control of `loop` (whether or not any member has that loop), gives
+   * the cluster's controls a new version, greater than every earlier one even after the store
+   * lost its data, and announces it. Answers that version.
+   */
+  controlLoop(
+    cluster: string,
+    loop: string,
+    change: ControlChange,
+    options?: LeaseCallOptions,
+  ): Promise<number>;
+  /** The control of every loop, and their version (0 when none was ever set). */
+  controls(cluster: string, options?: LeaseCallOptions): Promise<Controls>;
+  /**
+   * Optional: calls `onChange` on every announcement of the cluster (release, join, leave, a
+   * control's change).
+   */
   watchCluster?(cluster: string, onChange: () => void): Promise<LeaseWatch>;
 }
 
@@ -153,6 +207,8 @@ export function isClusterStore(store: LeaseStore): store is ClusterStore {
     typeof s.memberLoops === 'function' &&
     typeof s.claimLoops === 'function' &&
     typeof s.releaseLoops === 'function' &&
-    typeof s.leave === 'function'
+    typeof s.leave === 'function' &&
+    typeof s.controlLoop === 'function' &&
+    typeof s.controls === 'function'
   );
 }

@@ -3,9 +3,12 @@ export type {
   ClaimResult,
   ClusterMember,
   ClusterStore,
+  ControlChange,
+  Controls,
   Heartbeat,
   HeartbeatResult,
   LastRun,
+  LoopControl,
   OwnedLoop,
   RunRecord,
 } from './cluster-store.js';

@@ -2,7 +2,10 @@ import type { Clock } from '../wait/internal.js';
 import type {
   ClaimResult,
   ClusterMember,
+  ControlChange,
+  Controls,
   Heartbeat,
+  LoopControl,
   HeartbeatResult,
   OwnedLoop,
   RunRecord,
@@ -12,6 +15,7 @@ interface Member {
   session: number;
   expiresAt: number;
   joinedAt: number;
+  renewedAt: number;
   digest: string;
   loops: readonly string[];
 }
@@ -24,8 +28,17 @@ interface Claim {
   endedAt: number | undefined;
 }
 
+interface Control {
+  state: 'paused' | 'started' | undefined;
+  by: string | undefined;
+  at: number | undefined;
+  overrides: Record<string, unknown> | undefined;
+}
+
 interface Cluster {
   sessions: number;
+  controlVersion: number;
+  readonly controls: Map<string, Control>;
   readonly members: Map<string, Member>;
   readonly claims: Map<string, Claim>;
   readonly watchers: Set<() => void>;
@@ -53,6 +66,7 @@ export class MemoryClusters {
         session: ++cluster.sessions,
         expiresAt: 0,
         joinedAt: now,
+        renewedAt: now,
         digest: beat.digest,
         loops: beat.loops ?? [],
       };
@@ -60,12 +74,18 @@ export class MemoryClusters {
       changed = true;
     }
     member.expiresAt = now + beat.ttl;
+    member.renewedAt = now;
     if (beat.loops !== undefined) member.loops = [...beat.loops];
     if (beat.digest !== member.digest) changed = true;
     member.digest = beat.digest;
     this.record(cluster, beat.identity, beat.runs, now);
     if (changed) this.announce(cluster);
-    return { session: member.session, members: this.live(cluster, now), storedDigest };
+    return {
+      session: member.session,
+      members: this.live(cluster, now),
+      storedDigest,
+      controlVersion: cluster.controlVersion,
+    };
   }
 
   memberLoops(name: string, identity: string, digest: string): readonly string[] | undefined {
@@ -135,6 +155,46 @@ export class MemoryClusters {
     return true;
   }
 
+  controlLoop(name: string, loop: string, change: ControlChange): number {
+    const cluster = this.cluster(name);
+    const now = this.clock.now();
+    const control = cluster.controls.get(loop) ?? {
+      state: undefined,
+      by: undefined,
+      at: undefined,
+      overrides: undefined,
+    };
+    if (change.state !== undefined) {
+      control.state = change.state;
+      control.by = change.by;
+      control.at = now;
+    }
+    if (change.overrides !== undefined) {
+      const fields = JSON.parse(change.overrides) as Record<string, unknown>;
+      control.overrides = { ...control.overrides, ...fields };
+    }
+    cluster.controls.set(loop, control);
+    cluster.controlVersion++;
+    this.announce(cluster);
+    return cluster.controlVersion;
+  }
+
+  controls(name: string): Controls {
+    const cluster = this.cluster(name);
+    const now = this.clock.now();
+    const loops: LoopControl[] = [];
+    for (const [loop, c] of cluster.controls) {
+      loops.push({
+        loop,
+        state: c.state,
+        by: c.by,
+        ago: c.at === undefined ? undefined : now - c.at,
+        overrides: c.overrides === undefined ? undefined : JSON.stringify(c.overrides),
+      });
+    }
+    return { version: cluster.controlVersion, loops };
+  }
+
   watch(name: string, onChange: () => void): () => void {
     const watchers = this.cluster(name).watchers;
     // A function of its own, so that one callback watched twice is two subscriptions.
@@ -146,7 +206,14 @@ export class MemoryClusters {
   private cluster(name: string): Cluster {
     let cluster = this.clusters.get(name);
     if (cluster === undefined) {
-      cluster = { sessions: 0, members: new Map(), claims: new Map(), watchers: new Set() };
+      cluster = {
+        sessions: 0,
+        controlVersion: 0,
+        controls: new Map(),
+        members: new Map(),
+        claims: new Map(),
+        watchers: new Set(),
+      };
       this.clusters.set(name, cluster);
     }
     return cluster;
@@ -161,7 +228,13 @@ export class MemoryClusters {
     const members: ClusterMember[] = [];
     for (const [identity, m] of cluster.members) {
       if (m.expiresAt <= now) continue;
-      members.push({ identity, session: m.session, digest: m.digest, age: now - m.joinedAt });
+      members.push({
+        identity,
+        session: m.session,
+        digest: m.digest,
+        age: now - m.joinedAt,
+        renewedAgo: now - m.renewedAt,
+      });
     }
     return members;
   }

@@ -3,6 +3,8 @@ import type { AcquireResult, Lease, LeaseWatch } from './lease-store.js';
 import type {
   ClaimResult,
   ClusterStore,
+  ControlChange,
+  Controls,
   Heartbeat,
   HeartbeatResult,
   OwnedLoop,
@@ -126,6 +128,14 @@ export class InMemoryLeaseStore implements ClusterStore {
     runs: readonly RunRecord[],
   ): Promise<boolean> {
     return Promise.resolve(this.clusters.leave(cluster, identity, session, runs));
+  }
+
+  controlLoop(cluster: string, loop: string, change: ControlChange): Promise<number> {
+    return Promise.resolve(this.clusters.controlLoop(cluster, loop, change));
+  }
+
+  controls(cluster: string): Promise<Controls> {
+    return Promise.resolve(this.clusters.controls(cluster));
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

@@ -77,11 +77,13 @@ export class PostgresCluster {
       session,
       digest,
       age,
+      renewedAgo: 0, // STUB: replaced by the store's helper
     }));
     return {
       session: Number(row.session),
       members,
       storedDigest: row.stored_digest ?? undefined,
+      controlVersion: 0, // STUB
     };
   }
 

@@ -1,4 +1,5 @@
 import type {
+  Controls,
   ClaimResult,
   ClusterStore,
   Heartbeat,
@@ -158,6 +159,14 @@ export class PostgresLeaseStore implements ClusterStore {
     options?: LeaseCallOptions,
   ): Promise<boolean> {
     return this.cluster.leave(cluster, identity, session, runs, options);
+  }
+
+  // STUB: replaced by the store's helper.
+  controlLoop(): Promise<number> {
+    return Promise.reject(new Error('not implemented'));
+  }
+  controls(): Promise<Controls> {
+    return Promise.reject(new Error('not implemented'));
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

@@ -55,6 +55,7 @@ export class RedisCluster {
         session: Number(reply[i + 1]),
         digest: String(reply[i + 2]),
         age: now - Number(reply[i + 3]),
+        renewedAgo: 0, // STUB: replaced by the store's helper
       });
     }
     const stored = reply[3];
@@ -62,6 +63,7 @@ export class RedisCluster {
       session: Number(reply[2]),
       members,
       storedDigest: stored === null ? undefined : String(stored),
+      controlVersion: 0, // STUB
     };
   }
 

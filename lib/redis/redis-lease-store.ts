@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type {
+  Controls,
   ClaimResult,
   ClusterStore,
   Heartbeat,
@@ -155,6 +156,14 @@ export class RedisLeaseStore implements ClusterStore {
     options?: LeaseCallOptions,
   ): Promise<boolean> {
     return this.clusters.leave(cluster, identity, session, runs, options);
+  }
+
+  // STUB: replaced by the store's helper.
+  controlLoop(): Promise<number> {
+    return Promise.reject(new Error('not implemented'));
+  }
+  controls(): Promise<Controls> {
+    return Promise.reject(new Error('not implemented'));
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

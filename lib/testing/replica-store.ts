@@ -1,4 +1,10 @@
-import type { ClusterStore, Heartbeat, OwnedLoop, RunRecord } from '../cluster/cluster-store.js';
+import type {
+  ClusterStore,
+  ControlChange,
+  Heartbeat,
+  OwnedLoop,
+  RunRecord,
+} from '../cluster/cluster-store.js';
 import type { Lease, LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
 import type { Link } from './replica-clock.js';
 import { testingMessages } from './testing.messages.js';
@@ -56,6 +62,12 @@ export class ReplicaStore implements ClusterStore {
     options?: LeaseCallOptions,
   ) {
     return this.through(() => this.store.leave(cluster, identity, session, runs, options));
+  }
+  controlLoop(cluster: string, loop: string, change: ControlChange, options?: LeaseCallOptions) {
+    return this.through(() => this.store.controlLoop(cluster, loop, change, options));
+  }
+  controls(cluster: string, options?: LeaseCallOptions) {
+    return this.through(() => this.store.controls(cluster, options));
   }
   watch(name: string, onReleased: () => void): Promise<LeaseWatch> {
     return this.subscribe(onReleased, (cb) => this.store.watch!(name, cb));

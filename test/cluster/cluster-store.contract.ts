@@ -361,4 +361,98 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
       expect(again).toMatchObject({ claimed: true, lastRun: undefined });
     });
   });
+
+  describe('loop controls', () => {
+    it('a new cluster has no control, at version 0, and a heartbeat says so', async () => {
+      const c = h.cluster();
+      expect(await h.store.controls(c)).toEqual({ version: 0, loops: [] });
+      const a = await h.store.heartbeat(c, beat('a', undefined));
+      expect(a.controlVersion).toBe(0);
+    });
+
+    it('a pause is kept with who asked and how long ago; each change has a greater version, which heartbeats answer', async () => {
+      const c = h.cluster();
+      const a = await h.store.heartbeat(c, beat('a', undefined));
+      const v1 = await h.other.controlLoop(c, 'x', { state: 'paused', by: 'b' });
+      expect(v1).toBeGreaterThan(0);
+      await h.pass(30);
+      const { version, loops } = await h.store.controls(c);
+      expect(version).toBe(v1);
+      expect(loops).toEqual([
+        { loop: 'x', state: 'paused', by: 'b', ago: expect.any(Number), overrides: undefined },
+      ]);
+      expect(loops[0].ago).toBeGreaterThanOrEqual(25);
+      expect(loops[0].ago).toBeLessThan(1000);
+      const again = await h.store.heartbeat(c, beat('a', a.session));
+      expect(again.controlVersion).toBe(v1);
+      const v2 = await h.store.controlLoop(c, 'x', { state: 'started', by: 'a' });
+      expect(v2).toBeGreaterThan(v1);
+      expect((await h.store.heartbeat(c, beat('a', a.session))).controlVersion).toBe(v2);
+      expect((await h.other.controls(c)).loops).toEqual([
+        { loop: 'x', state: 'started', by: 'a', ago: expect.any(Number), overrides: undefined },
+      ]);
+    });
+
+    it('overrides merge field by field (a later one wins) and stay through changes of state', async () => {
+      const c = h.cluster();
+      await h.store.controlLoop(c, 'x', { by: 'a', overrides: JSON.stringify({ period: 5000 }) });
+      await h.store.controlLoop(c, 'x', {
+        by: 'b',
+        overrides: JSON.stringify({ jitter: 0.5, period: 7000 }),
+      });
+      await h.store.controlLoop(c, 'x', { state: 'paused', by: 'b' });
+      const [x] = (await h.store.controls(c)).loops;
+      expect(x).toMatchObject({ loop: 'x', state: 'paused', by: 'b' });
+      expect(JSON.parse(x.overrides!)).toEqual({ period: 7000, jitter: 0.5 });
+      // Overrides alone leave the state and who set it.
+      await h.other.controlLoop(c, 'x', { by: 'c', overrides: JSON.stringify({ sliding: false }) });
+      const [y] = (await h.store.controls(c)).loops;
+      expect(y).toMatchObject({ state: 'paused', by: 'b' });
+      expect(JSON.parse(y.overrides!)).toEqual({ period: 7000, jitter: 0.5, sliding: false });
+    });
+
+    it('keeps the controls of each loop and each cluster apart, for names of any character', async () => {
+      const c = h.cluster();
+      const d = h.cluster();
+      const odd = 'tenant "x"\n{ü}:*?%_';
+      await h.store.controlLoop(c, odd, { state: 'paused', by: 'a"b' });
+      await h.store.controlLoop(c, 'y', { by: 'a', overrides: JSON.stringify({ period: 10 }) });
+      const loops = [...(await h.store.controls(c)).loops].sort((x, y) =>
+        x.loop < y.loop ? 1 : -1,
+      );
+      expect(loops.map((l) => [l.loop, l.state, l.by])).toEqual([
+        ['y', undefined, undefined],
+        [odd, 'paused', 'a"b'],
+      ]);
+      expect(await h.store.controls(d)).toEqual({ version: 0, loops: [] });
+    });
+
+    it('announces a change of control to the watchers', async () => {
+      const c = h.cluster();
+      let told = 0;
+      const watch = await h.other.watchCluster!(c, () => told++);
+      try {
+        await settle();
+        told = 0;
+        await h.store.controlLoop(c, 'x', { state: 'paused', by: 'a' });
+        await settle();
+        expect(told).toBeGreaterThanOrEqual(1);
+      } finally {
+        await watch.close();
+      }
+    });
+
+    it("lists each member's time since its last renewal", async () => {
+      const c = h.cluster();
+      const a = await h.store.heartbeat(c, beat('a', undefined));
+      await h.pass(60);
+      await h.other.heartbeat(c, beat('b', undefined));
+      const { members } = await h.other.heartbeat(c, beat('b', undefined));
+      const mine = members.find((m) => m.identity === 'a')!;
+      expect(mine.session).toBe(a.session);
+      expect(mine.renewedAgo).toBeGreaterThanOrEqual(55);
+      expect(mine.renewedAgo).toBeLessThan(TTL);
+      expect(members.find((m) => m.identity === 'b')!.renewedAgo).toBeLessThan(50);
+    });
+  });
 }
