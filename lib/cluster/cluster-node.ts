@@ -7,7 +7,13 @@ import { ReleaseWatch } from '../leader/release-watch.js';
 import { storeCall } from '../leader/store-call.js';
 import { StoreFailures } from '../leader/store-failures.js';
 import { messages } from './cluster-messages.js';
-import type { ClusterMember, ClusterStore, HeartbeatResult } from './cluster-store.js';
+import type {
+  ClusterMember,
+  ClusterStore,
+  ControlChange,
+  HeartbeatResult,
+} from './cluster-store.js';
+import { LoopControls, type HeldControl } from './loop-controls.js';
 import { LoopOwnership } from './loop-ownership.js';
 import { MemberView } from './member-view.js';
 import { RunRecords, type Sent } from './run-records.js';
@@ -35,6 +41,7 @@ export class ClusterNode {
   private readonly ownerships = new Map<string, LoopOwnership>();
   private readonly records = new RunRecords();
   private readonly view: MemberView;
+  private readonly controls: LoopControls;
   private readonly loop: ElectorLoop;
   private readonly watch: ReleaseWatch;
   private readonly failures: StoreFailures;
@@ -75,6 +82,7 @@ export class ClusterNode {
     this.identity = options.identity;
     this.name = options.name;
     this.view = new MemberView(store, options.name, options.identity);
+    this.controls = new LoopControls(store, options.name, clock);
     this.deadline = new Deadline(clock, () => this.expire());
     this.soon = new Deadline(clock, () => this.changed());
     this.loop = new ElectorLoop(
@@ -103,6 +111,45 @@ export class ClusterNode {
   /** The live members as the store last listed them. */
   get members(): readonly ClusterMember[] {
     return this.view.members;
+  }
+
+  /** When (clock time) the store last listed the members: their durations count from then. */
+  membersAt = -Infinity;
+
+  /** The cluster-wide control of `loop` as this replica last heard it. */
+  controlOf(loop: string): HeldControl | undefined {
+    return this.controls.of(loop);
+  }
+
+  /**
+   * Keeps `change` in the store for `loop` (every replica follows it, now and after a move),
+   * then applies it here at once; the others hear of it by the announcement, or their next
+   * heartbeat. Rejects, having changed nothing here, if the store does not take it within the
+   * renew deadline.
+   */
+  async control(loop: string, change: ControlChange): Promise<void> {
+    const timeout = this.options.renewDeadline;
+    const call = (): Promise<number> =>
+      this.store.controlLoop(this.name, loop, change, { timeout });
+    await storeCall(call, 'controlLoop', timeout, this.clock, new AbortController().signal);
+    this.controls.applied(loop, change);
+    this.ownerships.get(loop)?.onControl?.(this.controls.of(loop));
+    this.changed();
+  }
+
+  /** How many loops each live member runs, by this replica's placement (the leader's included). */
+  placedCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    const leader = this.elector?.knownLeader;
+    for (const owner of this.view.placement().values()) {
+      counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    }
+    if (leader !== undefined) {
+      let led = 0;
+      for (const o of this.ownerships.values()) if (o.placement === 'leader') led++;
+      counts.set(leader, (counts.get(leader) ?? 0) + led);
+    }
+    return counts;
   }
 
   /** A spread or leader loop registered here: its ownership is (part of) its gate. */
@@ -199,6 +246,7 @@ export class ClusterNode {
       return this.failures.failed('heartbeat', error, signal);
     }
     this.failures.answered();
+    this.membersAt = this.clock.now();
     this.records.confirmed(runs);
     // Sent without the names while the store held another digest, or into a new session (a
     // store that lost its data): send them again.
@@ -207,6 +255,15 @@ export class ClusterNode {
     if (result.session !== this.session) this.newSession(result.session);
     this.confirm(sent);
     if (this.retiring || this.stopping !== undefined) return;
+    try {
+      const changed = await this.controls.sync(result.controlVersion, (call) =>
+        storeCall(call, 'controls', this.options.renewDeadline, this.clock, signal),
+      );
+      for (const loop of changed) this.ownerships.get(loop)?.onControl?.(this.controls.of(loop));
+    } catch (error) {
+      // Claims wait for the controls: a loop paused cluster-wide must not run here first.
+      if (!this.controls.known) return this.failures.failed('controls', error, signal);
+    }
     await this.view.learn(result.members, (call) =>
       storeCall(call, 'memberLoops', this.options.renewDeadline, this.clock, signal),
     );

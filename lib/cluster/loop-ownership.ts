@@ -1,4 +1,5 @@
 import type { LastRun } from './cluster-store.js';
+import type { HeldControl } from './loop-controls.js';
 
 /** What an ownership needs of its managed loop. Internal. */
 export interface OwnedLoopHandle {
@@ -32,6 +33,11 @@ export class LoopOwnership {
   /** The owner as last seen: this replica while it owns the loop, or the one a claim found. */
   owner: string | undefined = undefined;
   loop: OwnedLoopHandle | undefined = undefined;
+  /** Paused cluster-wide (a `stop()` on any replica, kept in the store): no run starts here. */
+  paused: { readonly by: string | undefined; readonly at: number | undefined } | undefined =
+    undefined;
+  /** Told when the loop's cluster-wide control changed (the Nest layer applies it). */
+  onControl: ((control: HeldControl | undefined) => void) | undefined = undefined;
   /** The previous owner's last run, and the clock time the claim's answer came. */
   private resume: { readonly lastRun: LastRun; readonly at: number } | undefined = undefined;
 
@@ -42,9 +48,11 @@ export class LoopOwnership {
     readonly placement: 'spread' | 'leader' = 'spread',
   ) {}
 
-  /** LoopGate: the loop's token while this replica owns it at `now`. */
+  /** LoopGate: the loop's token while this replica owns it at `now` and it is not paused. */
   admit(now: number): number | undefined {
-    return this.state === 'owned' && this.host.valid(now) ? this.token : undefined;
+    return this.state === 'owned' && this.paused === undefined && this.host.valid(now)
+      ? this.token
+      : undefined;
   }
 
   /**

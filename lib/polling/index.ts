@@ -9,5 +9,11 @@ export type {
 export { WaitModule } from './wait.module.js';
 export type { WaitModuleOptions, ShutdownHook } from './wait-module.options.js';
 export { PollingRegistry } from './polling.registry.js';
-export type { LoopStatus, LoopEvent, PollingContext, PollingFn } from './polling.interfaces.js';
+export type {
+  LoopStatus,
+  LoopEvent,
+  MemberStatus,
+  PollingContext,
+  PollingFn,
+} from './polling.interfaces.js';
 export type { UntilDecorator } from './until.decorator.js';

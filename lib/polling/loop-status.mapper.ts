@@ -20,12 +20,20 @@ export function nowOf(clock: Clock): Date {
 export function statusOf(
   loop: ManagedLoop,
   clock: Clock,
-  { placement, owner }: { placement: Placement; owner: string | undefined },
+  {
+    placement,
+    owner,
+    paused,
+  }: {
+    placement: Placement;
+    owner: string | undefined;
+    paused?: { readonly by: string | undefined; readonly at: number | undefined } | undefined;
+  },
 ): LoopStatus {
   const { period, jitter, sliding } = loop.settings;
-  return {
+  const status: LoopStatus = {
     name: loop.name,
-    state: loop.state,
+    state: paused === undefined ? loop.state : 'paused',
     placement,
     owner,
     period,
@@ -41,4 +49,10 @@ export function statusOf(
     lastError: loop.lastError,
     nextRunAt: dateOf(clock, loop.nextRunAt),
   };
+  if (paused !== undefined) {
+    if (paused.by !== undefined) status.pausedBy = paused.by;
+    const at = dateOf(clock, paused.at);
+    if (at !== undefined) status.pausedAt = at;
+  }
+  return status;
 }

@@ -5,7 +5,11 @@ import type { Placement } from '../cluster/cluster-options.js';
 export interface LoopStatus {
   name: string;
   /** `'running'` from start until stop (a run may still be settling after stop: see `inFlight`). */
-  state: 'running' | 'stopped' | 'standby';
+  /**
+   * `'paused'`: stopped cluster-wide by `stop()` on some replica (a spread or leader loop): no
+   * replica runs it until `start()` on any replica; see `pausedBy` and `pausedAt`.
+   */
+  state: 'running' | 'stopped' | 'standby' | 'paused';
   /** Where the loop runs in a cluster: `'every'` without the `cluster` option. */
   placement: Placement;
   /**
@@ -31,6 +35,25 @@ export interface LoopStatus {
   lastError?: unknown;
   /** When the next run is planned; absent when stopped, running sliding, or about to be planned. */
   nextRunAt?: Date;
+  /** While `'paused'`: the identity of the replica whose `stop()` paused it. */
+  pausedBy?: string;
+  /** While `'paused'`: when it was paused (by the store's clock, seen from this replica's). */
+  pausedAt?: Date;
+}
+
+/** A live replica of the cluster, from {@link PollingRegistry.members}. */
+export interface MemberStatus {
+  identity: string;
+  /** Since when it has been a member with its current session. */
+  since: Date;
+  /** When it last renewed its member lease. */
+  renewedAt: Date;
+  /** The spread and leader loops placed on it, by this replica's view of the cluster. */
+  loops: number;
+  /** Whether it leads (runs the `'leader'` loops), as far as this replica knows. */
+  leader: boolean;
+  /** Whether it is this replica. */
+  self: boolean;
 }
 
 /** What {@link PollingRegistry.events$} emits: a run started, succeeded or failed, or the loop stopped. */

@@ -49,6 +49,10 @@ export const messages = {
   bootstrap: (problems: readonly string[]) =>
     `WaitModule cannot start its loops:\n  - ${problems.join('\n  - ')}`,
   unknownLoop: (where: string, name: unknown) => `${where}: no loop is named ${show(name)}`,
+  badOverrides: (name: string, error: unknown) =>
+    `Loop ${show(name)}: the cluster-wide overrides in the store do not apply to this version of it (${error instanceof Error ? error.message : String(error)}); it keeps its own settings`,
+  controlFailed: (where: string, name: string, error: string) =>
+    `${where}: could not change loop ${show(name)} cluster-wide (${error}); nothing was changed`,
   backoffMax: (where: string, name: string | undefined, initial: number, max: number) =>
     `${where}${name === undefined ? '' : ` (loop ${show(name)})`}: backoff.max (${max} ms) is less than backoff.initial (${initial} ms); the wait after a failure grows from initial up to max`,
   bigJitter: (where: string, name: string | undefined, jitter: number) =>

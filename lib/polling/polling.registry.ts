@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import type { LeaderElector } from '../leader/leader-elector.js';
 import { type CheckedOptions, checkFunction } from '../wait/internal.js';
 import { nowOf, statusOf } from './loop-status.mapper.js';
-import type { LoopEvent, LoopStatus, PollingFn } from './polling.interfaces.js';
+import type { LoopEvent, LoopStatus, MemberStatus, PollingFn } from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 import { planChanges, planDefinition } from './until-options.checker.js';
 import type { LoopChanges, LoopDefinition } from './until.options.js';
@@ -76,17 +76,38 @@ export class PollingRegistry {
     return this.get(name);
   }
 
-  /** Starts a stopped loop (first run after its `initialDelay`); does nothing if it runs. */
-  start(name: string): void {
+  /**
+   * Starts a stopped loop (first run after its `initialDelay`); does nothing if it runs. A
+   * `'spread'` or `'leader'` loop on a cluster store is started cluster-wide: the start is kept
+   * in the store, and whichever replica owns it runs it (a pause ends). Throws for an unknown
+   * loop or once shutdown has begun; the promise resolves once the start is in force and
+   * rejects, having changed nothing, if the store did not take it within the renew deadline.
+   */
+  start(name: string): Promise<void> {
     const where = 'PollingRegistry.start()';
-    const loop = this.#orchestrator.find(name, where);
-    if (this.#orchestrator.closed) throw new Error(messages.closed(where));
+    const orchestrator = this.#orchestrator;
+    const loop = orchestrator.find(name, where);
+    if (orchestrator.closed) throw new Error(messages.closed(where));
+    const stored = orchestrator.control(loop, 'started', where);
+    if (stored !== false) return stored;
     loop.start();
+    return Promise.resolve();
   }
 
-  /** Stops a loop: aborts its `ctx.signal`, resolves once its run in flight settled. Idempotent. */
+  /**
+   * Stops a loop: aborts its `ctx.signal`, resolves once its run in flight settled. Idempotent.
+   * A `'spread'` or `'leader'` loop on a cluster store is paused cluster-wide: the pause is kept
+   * in the store (through failovers and restarts) until `start()` on any replica, its status
+   * says `'paused'`, and its owner aborts its run within a heartbeat; rejects, having changed
+   * nothing, if the store did not take the pause, or once shutdown has begun.
+   */
   stop(name: string): Promise<void> {
-    return rejecting(() => this.#orchestrator.find(name, 'PollingRegistry.stop()').stop());
+    return rejecting(() => {
+      const where = 'PollingRegistry.stop()';
+      const loop = this.#orchestrator.find(name, where);
+      const stored = this.#orchestrator.control(loop, 'paused', where);
+      return stored === false ? loop.stop() : stored.then(() => loop.idle());
+    });
   }
 
   /** Stops a loop and forgets it (its name is free again at once); resolves as {@link stop}. */
@@ -111,11 +132,32 @@ export class PollingRegistry {
   /**
    * Re-times a loop (see {@link LoopChanges} for when each change applies); a new period applies
    * to the wait in progress, counted from where it started. Bad changes throw and change nothing.
+   * A `'spread'` or `'leader'` loop on a cluster store is re-timed cluster-wide: the changes are
+   * kept in the store, merged with earlier ones, and every replica (and every later owner)
+   * applies them; the promise resolves once they are stored and rejects, having changed
+   * nothing, if the store did not take them.
    */
-  update<const C extends LoopChanges>(name: string, changes: CheckedOptions<C, LoopChanges>): void {
+  update<const C extends LoopChanges>(
+    name: string,
+    changes: CheckedOptions<C, LoopChanges>,
+  ): Promise<void> {
     const where = 'PollingRegistry.update()';
-    const loop = this.#orchestrator.find(name, where);
-    loop.update(planChanges(loop.settings, changes as LoopChanges, where, name));
+    const orchestrator = this.#orchestrator;
+    const loop = orchestrator.find(name, where);
+    const settings = planChanges(loop.settings, changes as LoopChanges, where, name);
+    const stored = orchestrator.control(loop, { json: JSON.stringify(changes) }, where);
+    if (stored !== false) return stored;
+    loop.update(settings);
+    return Promise.resolve();
+  }
+
+  /**
+   * The live replicas of the cluster (identity, since when, last renewal, loops placed on each,
+   * the leader), as this replica last heard from the store: none without `cluster`, or before
+   * its first spread or leader loop.
+   */
+  members(): MemberStatus[] {
+    return this.#orchestrator.members();
   }
 
   /** The status of one loop. */

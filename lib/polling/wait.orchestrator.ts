@@ -14,12 +14,16 @@ import type { Placement } from '../cluster/cluster-options.js';
 import { isClusterStore } from '../cluster/cluster-store.js';
 import { LoopOwnership } from '../cluster/loop-ownership.js';
 import { isClaimed, LeaderLoopGate } from '../cluster/leader-loop-gate.js';
-import type { PollingFn } from './polling.interfaces.js';
+import type { MemberStatus, PollingFn } from './polling.interfaces.js';
+import { dateOf } from './loop-status.mapper.js';
 import { ManagedLoop } from './loop/managed-loop.js';
 import type { LoopGate, LoopHost, LoopSettings } from './loop/loop-settings.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
 import { loadOtelApi, type OtelApi } from '../telemetry/otel-api.js';
 import { LoopObserver } from './loop.observer.js';
+import { followControl } from './loop-control.applier.js';
+import { describe } from '../leader/leader-messages.js';
+import type { ControlChange } from '../cluster/cluster-store.js';
 import { messages } from './polling.messages.js';
 import { shutDown } from './wait.shutdown.js';
 import type { LoopPlan } from './until-options.checker.js';
@@ -145,7 +149,12 @@ export class WaitOrchestrator
     const settings: LoopSettings = { period, jitter, sliding, initialDelay, backoff, timeout };
     const loop = new ManagedLoop(name, run, settings, this.host, gate);
     if (placement === 'leader') this.elector!.attach(loop);
-    if (ownership !== undefined) ownership.loop = loop;
+    if (ownership !== undefined) {
+      ownership.loop = loop;
+      const follow = followControl(loop, ownership, this.logger, () => this.closed);
+      const held = this.node!.controlOf(name);
+      if (held !== undefined) follow(held);
+    }
     this.byName.set(name, loop);
     if (!plan.autoStart) return;
     if (!this.bootstrapped) this.startWithApp.add(loop);
@@ -171,13 +180,59 @@ export class WaitOrchestrator
     return placement;
   }
 
-  /** Where a loop runs, and who runs it as far as this replica knows. */
-  placed(loop: ManagedLoop): { placement: Placement; owner: string | undefined } {
+  /**
+   * Keeps a stop, start or update of a spread or leader loop in the store, for the whole
+   * cluster (see `ClusterNode.control`); `false` for a loop that runs on its own here (an
+   * `'every'` loop, or a leader loop on a store without the cluster calls). Throws naming
+   * `where` once shutdown has begun; rejects naming `where` and the loop if the store did not
+   * take it.
+   */
+  control(
+    loop: ManagedLoop,
+    change: ControlChange['state'] | LoopChangesText,
+    where: string,
+  ): Promise<void> | false {
+    const ownership = ownershipOf(loop);
+    if (ownership === undefined || this.node === undefined) return false;
+    if (this.closing !== undefined) throw new Error(messages.closed(where));
+    const by = this.options.leaderElection!.identity;
+    const full: ControlChange =
+      typeof change === 'object' ? { by, overrides: change.json } : { by, state: change };
+    return this.node.control(loop.name, full).catch((error: unknown) => {
+      throw new Error(messages.controlFailed(where, loop.name, describe(error)), { cause: error });
+    });
+  }
+
+  /** The live members of the cluster as this replica last heard from the store; none without one. */
+  members(): MemberStatus[] {
+    const node = this.node;
+    if (node === undefined) return [];
+    const { clock } = this.options;
+    const counts = node.placedCounts();
+    const leader = this.elector?.knownLeader;
+    const at = node.membersAt;
+    return node.members.map((m) => ({
+      identity: m.identity,
+      since: dateOf(clock, at - m.age)!,
+      renewedAt: dateOf(clock, at - m.renewedAgo)!,
+      loops: counts.get(m.identity) ?? 0,
+      leader: m.identity === leader,
+      self: m.identity === node.identity,
+    }));
+  }
+
+  /** Where a loop runs, who runs it as far as this replica knows, and whether it is paused. */
+  placed(loop: ManagedLoop): {
+    placement: Placement;
+    owner: string | undefined;
+    paused: LoopOwnership['paused'];
+  } {
     const gate = loop.gate;
-    if (gate === undefined) return { placement: 'every', owner: undefined };
-    if (gate instanceof LoopOwnership) return { placement: 'spread', owner: gate.owner };
+    const paused = ownershipOf(loop)?.paused;
+    if (gate === undefined) return { placement: 'every', owner: undefined, paused };
+    if (gate instanceof LoopOwnership) return { placement: 'spread', owner: gate.owner, paused };
     // A leader loop is placed on the leader, whichever replica holds its claim this instant.
-    return { placement: 'leader', owner: this.elector?.knownLeader };
+    return { placement: 'leader', owner: this.elector?.knownLeader, paused };
   }
 
   private member(): ClusterNode {
@@ -268,4 +323,17 @@ export class WaitOrchestrator
     this.telemetry?.close();
     this.observer.complete();
   }
+}
+
+/** The changes of an `update()`, checked, as JSON text: what the store keeps. Internal. */
+export interface LoopChangesText {
+  readonly json: string;
+}
+
+/** The ownership behind a loop's gate, for a spread or leader loop on a cluster store. */
+function ownershipOf(loop: ManagedLoop): LoopOwnership | undefined {
+  const gate = loop.gate;
+  if (gate instanceof LoopOwnership) return gate;
+  if (gate instanceof LeaderLoopGate) return gate.ownership;
+  return undefined;
 }
