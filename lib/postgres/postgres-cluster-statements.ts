@@ -41,22 +41,27 @@ export interface MemberStatements {
   /**
    * $1 cluster, $2 identity, $3 session, $4 ttl, $5 digest, $6 loops (NULL: keep), $7..$10 runs,
    * $11 channel, $12 payload; answers `session` (NULL when not written), `stored_digest`,
-   * `members` (JSON [identity, session, digest, age] each).
+   * `members` (JSON [identity, session, digest, age, renewedAgo] each) and `control_version`
+   * (NULL: none).
    */
   readonly heartbeat: string;
   /** $1 cluster, $2 identity, $3 digest; answers `loops` (NULL: gone or another digest). */
   readonly memberLoops: string;
   /** $1 cluster, $2 identity, $3 session, $4..$7 runs, $8 channel, $9 payload; answers `done`. */
   readonly leave: string;
-  /** Create the sequence and both cluster tables if missing. */
+  /** Create the sequence, the members' and the loops' tables if missing. */
   readonly create: readonly string[];
 }
 
-/** The member statements on `members` and `loops` with tokens from `sequence` (quoted). */
+/**
+ * The member statements on `members` and `loops` with tokens from `sequence`; heartbeats read
+ * the controls' version from `clusters` (see postgres-control-statements.ts). All quoted.
+ */
 export function memberStatements(
   members: string,
   loops: string,
   sequence: string,
+  clusters: string,
 ): MemberStatements {
   // A new session is never below the server's clock in microseconds, the member's last session
   // in its row or the one it sent, so sessions grow even after the rows and the sequence were
@@ -64,9 +69,11 @@ export function memberStatements(
   // follow from one answer.
   const heartbeat = `WITH old AS (SELECT digest FROM ${members} WHERE cluster = $1 AND identity = $2),
     member AS (
-      INSERT INTO ${members} AS m (cluster, identity, session, digest, loops, joined_at, expires_at)
+      INSERT INTO ${members} AS m
+        (cluster, identity, session, digest, loops, joined_at, renewed_at, expires_at)
       SELECT $1, $2, GREATEST(nextval('${sequence}'), ${MICROS}, COALESCE($3::bigint + 1, 0)),
-             $5::text, COALESCE($6::text[], '{}'), clock_timestamp(), ${expiry('$4')}
+             $5::text, COALESCE($6::text[], '{}'), clock_timestamp(), clock_timestamp(),
+             ${expiry('$4')}
       WHERE ${ON_TIME}
       ON CONFLICT (cluster, identity) DO UPDATE SET
         (session, joined_at, loops) = (
@@ -76,9 +83,9 @@ export function memberStatements(
                  COALESCE($6::text[], CASE WHEN k.alive THEN m.loops ELSE '{}' END)
           FROM (SELECT COALESCE(m.session = $3::bigint AND m.expires_at > clock_timestamp(), false)
                   AS alive) k),
-        digest = excluded.digest, expires_at = ${expiry('$4')}
+        digest = excluded.digest, renewed_at = clock_timestamp(), expires_at = ${expiry('$4')}
       WHERE ${ON_TIME}
-      RETURNING session, joined_at),
+      RETURNING session, joined_at, renewed_at),
     recorded AS (${recordRuns(loops, 7, 'EXISTS (SELECT FROM member)')}),
     -- Members that are gone, a few at a time, so the table does not grow with every identity
     -- that ever joined; rows locked elsewhere are left for a later heartbeat, never waited on.
@@ -91,17 +98,21 @@ export function memberStatements(
       SELECT pg_notify($11, $12) FROM member
       WHERE session IS DISTINCT FROM $3::bigint OR $5::text IS DISTINCT FROM (SELECT digest FROM old))
     SELECT (SELECT session FROM member) AS session, (SELECT digest FROM old) AS stored_digest,
-      (SELECT json_agg(json_build_array(identity, session, digest, GREATEST(age, 0))) FROM (
-         SELECT identity, session, digest, ${ago('joined_at')} AS age FROM ${members}
-         WHERE cluster = $1 AND identity <> $2 AND expires_at > clock_timestamp()
-         UNION ALL SELECT $2::text, session, $5::text, ${ago('joined_at')} FROM member) x) AS members,
+      (SELECT json_agg(json_build_array(identity, session, digest, GREATEST(age, 0),
+         GREATEST(renewed, 0))) FROM (
+         SELECT identity, session, digest, ${ago('joined_at')} AS age, ${ago('renewed_at')} AS renewed
+         FROM ${members} WHERE cluster = $1 AND identity <> $2 AND expires_at > clock_timestamp()
+         UNION ALL SELECT $2::text, session, $5::text, ${ago('joined_at')}, ${ago('renewed_at')}
+         FROM member) x) AS members,
+      (SELECT control_version::text FROM ${clusters} WHERE cluster = $1) AS control_version,
       (SELECT count(*) FROM announced) AS announced, ${SERVER_MS}, NOT ${ON_TIME} AS late`;
   // A member that left keeps its row until a heartbeat clears it, ended ('-infinity') and
   // without names; a row that vanished since the statement began is replaced by such a row
   // that never started ('-infinity' joined_at), which tells it apart.
   const leave = `WITH ended AS (
-      INSERT INTO ${members} AS m (cluster, identity, session, digest, loops, joined_at, expires_at)
-      SELECT $1, $2, $3::bigint, NULL, '{}', '-infinity', '-infinity'
+      INSERT INTO ${members} AS m
+        (cluster, identity, session, digest, loops, joined_at, renewed_at, expires_at)
+      SELECT $1, $2, $3::bigint, NULL, '{}', '-infinity', '-infinity', '-infinity'
       WHERE ${ON_TIME} AND EXISTS (SELECT FROM ${members} WHERE cluster = $1 AND identity = $2)
       ON CONFLICT (cluster, identity) DO UPDATE SET expires_at = '-infinity', digest = NULL, loops = '{}'
       WHERE m.session = $3::bigint AND m.expires_at > clock_timestamp() AND ${ON_TIME}
@@ -125,6 +136,7 @@ export function memberStatements(
          digest text,
          loops text[] NOT NULL,
          joined_at timestamptz NOT NULL,
+         renewed_at timestamptz NOT NULL,
          expires_at timestamptz NOT NULL,
          PRIMARY KEY (cluster, identity))`,
       `CREATE TABLE IF NOT EXISTS ${loops} (

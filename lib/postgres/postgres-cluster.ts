@@ -1,6 +1,8 @@
 import type {
   ClaimResult,
   ClusterMember,
+  ControlChange,
+  Controls,
   Heartbeat,
   HeartbeatResult,
   OwnedLoop,
@@ -10,6 +12,8 @@ import type { LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
 import { claimStatements, type ClaimStatements } from './postgres-claim-statements.js';
 import { PostgresCalls, PostgresTables } from './postgres-calls.js';
 import { memberStatements, type MemberStatements } from './postgres-cluster-statements.js';
+import { controlStatements } from './postgres-control-statements.js';
+import { PostgresControls } from './postgres-controls.js';
 import { claimOutcome, type Planned, type Written } from './postgres-claim-answers.js';
 import {
   announcementOf,
@@ -23,7 +27,8 @@ import type { PostgresReleaseListener } from './postgres-release-listener.js';
 
 /**
  * The cluster calls of a `PostgresLeaseStore` (see `ClusterStore`): member leases in
- * `<table>_members` and loop claims in `<table>_loops`, made on the first cluster call, each call
+ * `<table>_members`, loop claims in `<table>_loops`, loop controls in `<table>_controls` and
+ * `<table>_clusters` (see {@link PostgresControls}), made on the first cluster call, each call
  * one statement (see postgres-cluster-statements.ts and postgres-claim-statements.ts). Its
  * announcements share the store's channel and LISTEN connection with the lease releases.
  * Internal.
@@ -33,16 +38,19 @@ export class PostgresCluster {
   private readonly members: MemberStatements;
   private readonly claims: ClaimStatements;
   private readonly channel: string;
+  private readonly controlsOf: PostgresControls;
 
   constructor(
     private readonly calls: PostgresCalls,
     names: PostgresNames,
     private readonly listener: PostgresReleaseListener,
   ) {
-    this.members = memberStatements(names.members, names.loops, names.sequence);
+    this.members = memberStatements(names.members, names.loops, names.sequence, names.clusters);
     this.claims = claimStatements(names.members, names.loops, names.sequence);
-    this.tables = new PostgresTables(this.members.create);
+    const controls = controlStatements(names.controls, names.clusters);
+    this.tables = new PostgresTables([...this.members.create, ...controls.create]);
     this.channel = names.channel;
+    this.controlsOf = new PostgresControls(calls, this.tables, controls, names.channel);
   }
 
   async heartbeat(
@@ -53,7 +61,8 @@ export class PostgresCluster {
     const row = await this.calls.statement<{
       session: string | null;
       stored_digest: string | null;
-      members: [string, number, string, number][] | null;
+      members: [string, number, string, number, number][] | null;
+      control_version: string | null;
     }>(
       this.tables,
       'heartbeat',
@@ -72,18 +81,20 @@ export class PostgresCluster {
       ],
       (r) => r.session === null,
     );
-    const members = (row.members ?? []).map(([identity, session, digest, age]): ClusterMember => ({
-      identity,
-      session,
-      digest,
-      age,
-      renewedAgo: 0, // STUB: replaced by the store's helper
-    }));
+    const members = (row.members ?? []).map(
+      ([identity, session, digest, age, renewedAgo]): ClusterMember => ({
+        identity,
+        session,
+        digest,
+        age,
+        renewedAgo,
+      }),
+    );
     return {
       session: Number(row.session),
       members,
       storedDigest: row.stored_digest ?? undefined,
-      controlVersion: 0, // STUB
+      controlVersion: Number(row.control_version ?? 0),
     };
   }
 
@@ -180,6 +191,19 @@ export class PostgresCluster {
       (r) => !r.done,
     );
     return row.done;
+  }
+
+  controlLoop(
+    cluster: string,
+    loop: string,
+    change: ControlChange,
+    options?: LeaseCallOptions,
+  ): Promise<number> {
+    return this.controlsOf.controlLoop(cluster, loop, change, options);
+  }
+
+  controls(cluster: string, options?: LeaseCallOptions): Promise<Controls> {
+    return this.controlsOf.controls(cluster, options);
   }
 
   watch(cluster: string, onChange: () => void): Promise<LeaseWatch> {

@@ -1,7 +1,8 @@
 import type {
-  Controls,
   ClaimResult,
   ClusterStore,
+  ControlChange,
+  Controls,
   Heartbeat,
   HeartbeatResult,
   OwnedLoop,
@@ -28,9 +29,10 @@ import { leaseStatements, type LeaseStatements } from './postgres-statements.js'
  *
  * A release is announced with `NOTIFY`, so followers take over at once.
  *
- * It implements the cluster contract too ({@link ClusterStore}): member leases and loop claims
- * in two tables beside the lease table, `<table>_members` and `<table>_loops`, made on the first
- * cluster call; announced on the same channel and LISTEN connection.
+ * It implements the cluster contract too ({@link ClusterStore}): member leases, loop claims and
+ * loop controls in four tables beside the lease table, `<table>_members`, `<table>_loops`,
+ * `<table>_controls` and `<table>_clusters`, made on the first cluster call; announced on the
+ * same channel and LISTEN connection.
  */
 export class PostgresLeaseStore implements ClusterStore {
   private readonly sql: LeaseStatements;
@@ -161,12 +163,17 @@ export class PostgresLeaseStore implements ClusterStore {
     return this.cluster.leave(cluster, identity, session, runs, options);
   }
 
-  // STUB: replaced by the store's helper.
-  controlLoop(): Promise<number> {
-    return Promise.reject(new Error('not implemented'));
+  controlLoop(
+    cluster: string,
+    loop: string,
+    change: ControlChange,
+    options?: LeaseCallOptions,
+  ): Promise<number> {
+    return this.cluster.controlLoop(cluster, loop, change, options);
   }
-  controls(): Promise<Controls> {
-    return Promise.reject(new Error('not implemented'));
+
+  controls(cluster: string, options?: LeaseCallOptions): Promise<Controls> {
+    return this.cluster.controls(cluster, options);
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

@@ -18,8 +18,9 @@ export interface PostgresLeaseStoreOptions {
   config?: PoolConfig;
   /**
    * The lease table (optionally `schema.table`), created if missing with a token sequence beside
-   * it, `<table>_token_seq`. Default `'nestjs_wait_leases'`. The cluster calls use two more
-   * beside it, `<table>_members` and `<table>_loops`, made on the first of them.
+   * it, `<table>_token_seq`. Default `'nestjs_wait_leases'`. The cluster calls use four more
+   * beside it, `<table>_members`, `<table>_loops`, `<table>_controls` and `<table>_clusters`,
+   * made on the first of them.
    */
   table?: string;
 }
@@ -36,6 +37,10 @@ export interface PostgresNames {
   readonly members: string;
   /** The cluster loops' claims table, quoted. */
   readonly loops: string;
+  /** The loops' controls table, quoted. */
+  readonly controls: string;
+  /** The clusters' table (one row per cluster: its controls' version), quoted. */
+  readonly clusters: string;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,40}(\.[A-Za-z_][A-Za-z0-9_]{0,40})?$/;
@@ -71,5 +76,7 @@ export function checkPostgresOptions(options: PostgresLeaseStoreOptions): Postgr
     channel: `${table}_released`,
     members: beside('_members'),
     loops: beside('_loops'),
+    controls: beside('_controls'),
+    clusters: beside('_clusters'),
   };
 }

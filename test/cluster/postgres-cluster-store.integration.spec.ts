@@ -33,7 +33,7 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
   afterAll(async () => {
     await Promise.all([store.close(), other.close()]);
     await pool.end();
-    for (const suffix of ['', '_members', '_loops']) {
+    for (const suffix of ['', '_members', '_loops', '_controls', '_clusters']) {
       await admin.query(`DROP TABLE IF EXISTS ${table}${suffix}`);
     }
     await admin.query(`DROP SEQUENCE IF EXISTS ${table}_token_seq`);
@@ -200,6 +200,155 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
       expect(k1).toMatchObject({ claimed: true });
       expect(k2b).toEqual({ loop: 'k2', claimed: false, owner: 'a' });
       expect((await loopRow(c, 'k2')).owner).toBe('a');
+    });
+  });
+
+  describe('loop controls', () => {
+    const controlRow = async (c: string, loop: string) =>
+      (
+        await admin.query<{ state: string | null; set_by: string | null; overrides: unknown }>(
+          `SELECT state, set_by, overrides FROM ${table}_controls WHERE cluster = $1 AND loop = $2`,
+          [c, loop],
+        )
+      ).rows[0];
+
+    it('a change sent past its deadline rejects as late and writes nothing', async () => {
+      const c = cluster();
+      await store.controls(c); // the tables made and the server's clock known
+      const late = store.controlLoop(c, 'x', { state: 'paused', by: 'a' }, { timeout: 0 });
+      await expect(late).rejects.toThrow(/after its caller's deadline/);
+      expect(await other.controls(c)).toEqual({ version: 0, loops: [] });
+      expect(await controlRow(c, 'x')).toBeUndefined();
+    });
+
+    it.each([
+      [
+        'the loop',
+        (c: string) =>
+          `SELECT * FROM ${table}_controls WHERE cluster = '${c}' AND loop = 'x' FOR UPDATE`,
+      ],
+      [
+        'the cluster',
+        (c: string) => `SELECT * FROM ${table}_clusters WHERE cluster = '${c}' FOR UPDATE`,
+      ],
+    ])(
+      "a change that waited on %s's row locked past its deadline rejects as late, writes nothing and announces nothing",
+      async (_, lock) => {
+        const c = cluster();
+        const v1 = await other.controlLoop(c, 'x', { state: 'paused', by: 'a' });
+        let told = 0;
+        const watch = await other.watchCluster(c, () => told++);
+        try {
+          const unlock = await hold([], lock(c));
+          const late = store.controlLoop(
+            c,
+            'x',
+            { state: 'started', by: 'late', overrides: JSON.stringify({ period: 1 }) },
+            { timeout: 200 },
+          );
+          late.catch(() => undefined);
+          await waitingOnLock();
+          await sleep(400);
+          await unlock();
+          await expect(late).rejects.toThrow(/after its caller's deadline/);
+          await sleep(150);
+          expect(told).toBe(0);
+          expect(await other.controls(c)).toEqual({
+            version: v1,
+            loops: [
+              {
+                loop: 'x',
+                state: 'paused',
+                by: 'a',
+                ago: expect.any(Number) as number,
+                overrides: undefined,
+              },
+            ],
+          });
+        } finally {
+          await watch.close();
+        }
+      },
+    );
+
+    it('a change that waited on a lock within its deadline is written, merged with the latest overrides', async () => {
+      const c = cluster();
+      await other.controlLoop(c, 'x', { by: 'a', overrides: JSON.stringify({ period: 5 }) });
+      const commit = await hold(
+        [c],
+        `UPDATE ${table}_controls SET overrides = overrides || '{"jitter": 0.5}'
+         WHERE cluster = $1 AND loop = 'x'`,
+      );
+      const changing = store.controlLoop(
+        c,
+        'x',
+        { by: 'b', overrides: JSON.stringify({ sliding: true }) },
+        { timeout: 5000 },
+      );
+      await waitingOnLock();
+      await commit('COMMIT');
+      expect(await changing).toBeGreaterThan(0);
+      expect((await controlRow(c, 'x')).overrides).toEqual({
+        period: 5,
+        jitter: 0.5,
+        sliding: true,
+      });
+    });
+
+    it('versions keep growing after the controls were deleted or the tables emptied behind its back', async () => {
+      const c = cluster();
+      const v1 = await store.controlLoop(c, 'x', { state: 'paused', by: 'a' });
+      const v2 = await store.controlLoop(c, 'x', { state: 'started', by: 'a' });
+      expect(v2).toBeGreaterThan(v1);
+      await admin.query(`DELETE FROM ${table}_clusters WHERE cluster = $1`, [c]);
+      await admin.query(`DELETE FROM ${table}_controls WHERE cluster = $1`, [c]);
+      const v3 = await other.controlLoop(c, 'y', { state: 'paused', by: 'b' });
+      expect(v3).toBeGreaterThan(v2);
+      // The other clusters' rows go too: this run's tables only.
+      await admin.query(`TRUNCATE ${table}_clusters, ${table}_controls`);
+      const v4 = await store.controlLoop(c, 'x', { by: 'a', overrides: '{}' });
+      expect(v4).toBeGreaterThan(v3);
+      const a = await other.heartbeat(c, beat('a', undefined));
+      expect(a.controlVersion).toBe(v4);
+      expect(await store.controls(c)).toEqual({
+        version: v4,
+        loops: [{ loop: 'x', state: undefined, by: undefined, ago: undefined, overrides: '{}' }],
+      });
+    });
+
+    it('a change is announced to a listener of another pool, and the listener reads it', async () => {
+      const c = cluster();
+      const seen: number[] = [];
+      const watch = await other.watchCluster(c, () => {
+        void other.controls(c).then((controls) => seen.push(controls.version));
+      });
+      try {
+        const version = await store.controlLoop(c, 'x', { state: 'paused', by: 'a' });
+        await until('the change announced and read', () => (seen.length > 0 ? true : undefined));
+        expect(seen[0]).toBe(version);
+      } finally {
+        await watch.close();
+      }
+    });
+
+    it('two pools changing the overrides of one loop at once keep every field, each change its own version', async () => {
+      const c = cluster();
+      const fields = Array.from({ length: 20 }, (_, i) => `f${i}`);
+      const versions = await Promise.all(
+        fields.map((field, i) =>
+          (i % 2 === 0 ? store : other).controlLoop(c, 'x', {
+            by: field,
+            overrides: JSON.stringify({ [field]: i, shared: i }),
+          }),
+        ),
+      );
+      expect(new Set(versions).size).toBe(fields.length);
+      const { version, loops } = await store.controls(c);
+      expect(version).toBe(Math.max(...versions));
+      const merged = JSON.parse(loops[0].overrides!) as Record<string, number>;
+      for (const [i, field] of fields.entries()) expect(merged[field]).toBe(i);
+      // `shared` is the last writer's: the one whose version is the greatest.
+      expect(merged.shared).toBe(versions.indexOf(version));
     });
   });
 
