@@ -30,8 +30,8 @@ export class LoopsController {
 
   @Post(':name/start')
   @HttpCode(200)
-  start(@Param('name') name: string): LoopView {
-    this.registry.start(this.known(name));
+  async start(@Param('name') name: string): Promise<LoopView> {
+    await this.registry.start(this.known(name));
     return this.get(name);
   }
 

@@ -5,7 +5,6 @@ import type { ManagedLoop } from './loop/managed-loop.js';
 import type { LoopSettings } from './loop/loop-settings.js';
 import { messages } from './polling.messages.js';
 import { planChanges } from './until-options.checker.js';
-import type { LoopChanges } from './until.options.js';
 
 /**
  * Makes a spread or leader loop follow its cluster-wide control (what `stop()`, `start()` and
@@ -27,7 +26,7 @@ export function followControl(
     if (control?.overrides !== undefined) {
       try {
         const where = 'the cluster-wide update';
-        loop.update(planChanges(base, control.overrides as LoopChanges, where, loop.name));
+        loop.update(planChanges(base, control.overrides, where, loop.name));
         overridden = true;
       } catch (error) {
         logger.warn(messages.badOverrides(loop.name, error));

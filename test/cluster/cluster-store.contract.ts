@@ -379,7 +379,13 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
       const { version, loops } = await h.store.controls(c);
       expect(version).toBe(v1);
       expect(loops).toEqual([
-        { loop: 'x', state: 'paused', by: 'b', ago: expect.any(Number), overrides: undefined },
+        {
+          loop: 'x',
+          state: 'paused',
+          by: 'b',
+          ago: expect.any(Number) as number,
+          overrides: undefined,
+        },
       ]);
       expect(loops[0].ago).toBeGreaterThanOrEqual(25);
       expect(loops[0].ago).toBeLessThan(1000);
@@ -389,7 +395,13 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
       expect(v2).toBeGreaterThan(v1);
       expect((await h.store.heartbeat(c, beat('a', a.session))).controlVersion).toBe(v2);
       expect((await h.other.controls(c)).loops).toEqual([
-        { loop: 'x', state: 'started', by: 'a', ago: expect.any(Number), overrides: undefined },
+        {
+          loop: 'x',
+          state: 'started',
+          by: 'a',
+          ago: expect.any(Number) as number,
+          overrides: undefined,
+        },
       ]);
     });
 

@@ -64,6 +64,7 @@ describe('the tarball', () => {
         'remove',
         'trigger',
         'update',
+        'members',
         'get',
         'has',
         'list',

@@ -163,8 +163,8 @@ describe('stop and start', () => {
   it('start() after stop() runs at once and keeps counting iterations', async () => {
     await registry.stop('Worker.tick');
     await clock.advance('5m');
-    registry.start('Worker.tick');
-    registry.start('Worker.tick'); // idempotent
+    void registry.start('Worker.tick');
+    void registry.start('Worker.tick'); // idempotent
     await clock.advance('1m');
     expect(log.starts).toEqual([0, 300_000, 360_000]);
     expect(registry.get('Worker.tick').iterations).toBe(3);
@@ -174,7 +174,7 @@ describe('stop and start', () => {
     hold = deferred();
     await clock.advance('1m'); // run 2 in flight
     const stopping = registry.stop('Worker.tick');
-    registry.start('Worker.tick');
+    void registry.start('Worker.tick');
     await clock.advance('1s');
     expect(log.starts).toEqual([0, 60_000]);
     hold.resolve();
@@ -249,7 +249,7 @@ describe('trigger', () => {
 describe('update', () => {
   it('a new period re-plans the wait in progress, counted from where it started', async () => {
     await clock.advance('10s');
-    registry.update('Worker.tick', { period: '30s' });
+    void registry.update('Worker.tick', { period: '30s' });
     expect(registry.get('Worker.tick').nextRunAt!.getTime()).toBe(30_000);
     await clock.advance('60s');
     expect(log.starts).toEqual([0, 30_000, 60_000]);
@@ -257,7 +257,7 @@ describe('update', () => {
 
   it('a period already passed runs at once', async () => {
     await clock.advance('40s');
-    registry.update('Worker.tick', { period: '10s' });
+    void registry.update('Worker.tick', { period: '10s' });
     await clock.advance(0);
     expect(log.starts).toEqual([0, 40_000]);
   });
@@ -265,7 +265,7 @@ describe('update', () => {
   it('sliding: false from the next wait; jitter applies from the next wait', async () => {
     hold = deferred();
     await clock.advance('1m'); // run 2 starts at 60s and is held
-    registry.update('Worker.tick', { sliding: false });
+    void registry.update('Worker.tick', { sliding: false });
     await clock.advance('10s');
     hold.resolve();
     hold = undefined;
@@ -300,10 +300,10 @@ describe('update', () => {
   });
 
   it('initialDelay applies from the next start', async () => {
-    registry.update('Worker.tick', { initialDelay: '5s' });
+    void registry.update('Worker.tick', { initialDelay: '5s' });
     await clock.advance('1m'); // the loop's own wait is unchanged
     await registry.stop('Worker.tick');
-    registry.start('Worker.tick');
+    void registry.start('Worker.tick');
     await clock.advance('10s');
     expect(log.starts).toEqual([0, 60_000, 65_000]);
   });
@@ -325,9 +325,9 @@ describe('update', () => {
   it('backoff: added, it applies from the next failure; removed, failures wait the period again', async () => {
     const starts = addFailing({ period: '10s' });
     await clock.advance('20s'); // 0, 10s, 20s: the period
-    registry.update('failing', { backoff: { initial: '1s', max: '4s' } });
+    void registry.update('failing', { backoff: { initial: '1s', max: '4s' } });
     await clock.advance('17s'); // 30 (the wait in progress ends as planned), then 31, 33, 37
-    registry.update('failing', { backoff: null });
+    void registry.update('failing', { backoff: null });
     await clock.advance('20s'); // the 4s wait in progress ends at 41; then the period: 51
     expect(starts.map((t) => t / 1000)).toEqual([0, 10, 20, 30, 31, 33, 37, 41, 51]);
   });
@@ -335,7 +335,7 @@ describe('update', () => {
   it('a new backoff starts over from its initial wait', async () => {
     const starts = addFailing({ period: '1m', backoff: { initial: '1s', max: '1m' } });
     await clock.advance('7s'); // 0, 1, 3, 7
-    registry.update('failing', { backoff: { initial: '2s', max: '1m', factor: 3 } });
+    void registry.update('failing', { backoff: { initial: '2s', max: '1m', factor: 3 } });
     await clock.advance('30s'); // the 8s wait in progress ends at 15; then 17, 23
     expect(starts.map((t) => t / 1000)).toEqual([0, 1, 3, 7, 15, 17, 23]);
   });
@@ -370,7 +370,7 @@ describe('status and events$', () => {
     await registry.stop('Worker.tick');
     expect(registry.get('Worker.tick').runningSince).toBeUndefined();
     await clock.advance('10s');
-    registry.start('Worker.tick');
+    void registry.start('Worker.tick');
     expect(registry.get('Worker.tick').runningSince).toEqual(new Date(100_000));
     expect(registry.now()).toEqual(new Date(100_000));
   });

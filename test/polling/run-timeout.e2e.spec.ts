@@ -169,10 +169,10 @@ it('timeout in add(), in a loops override, and changed or removed by update()', 
   );
   await clock.advance('1s');
   expect(added[0].reason).toBeInstanceOf(RunTimeoutError);
-  registry.update('added', { timeout: '10s' });
+  void registry.update('added', { timeout: '10s' });
   await clock.advance('20s'); // run 2 at 11 s takes 5 s: within 10 s
   expect(registry.get('added')).toMatchObject({ iterations: 2, failures: 1 });
-  registry.update('added', { timeout: null, period: '1s' });
+  void registry.update('added', { timeout: null, period: '1s' });
   await clock.advance('1s');
   expect(registry.get('added')).toMatchObject({ iterations: 3, failures: 1 });
 });

@@ -231,7 +231,7 @@ describe('options', () => {
     expect(calls).toEqual([]);
     const registry = app.get(PollingRegistry);
     expect(registry.list().map((s) => s.state)).toEqual(['stopped', 'stopped']);
-    registry.start('GarbageCollector.collectContainers');
+    void registry.start('GarbageCollector.collectContainers');
     await clock.flush();
     expect(calls).toEqual(['GarbageCollector.collectContainers#1']);
     await app.close();

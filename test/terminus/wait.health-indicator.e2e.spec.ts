@@ -165,7 +165,7 @@ describe('WaitHealthIndicator', () => {
     });
     // A restart counts from itself, with the initial delay again.
     await registry.stop('late');
-    registry.start('late');
+    void registry.start('late');
     await clock.advance('13m');
     expect(loopHealth('late')).toMatchObject({ healthy: true });
   });
@@ -240,7 +240,7 @@ describe('WaitHealthIndicator over a follower registry', () => {
     });
     registry.add('gc', () => undefined, { period: '1m' });
     // Started, but its elector not: a follower that has not yet seen the leader.
-    registry.start('gc');
+    void registry.start('gc');
     await follower.advance('10m');
     expect(registry.get('gc').state).toBe('standby');
     const leadership = registry.elector!;
