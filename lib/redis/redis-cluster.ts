@@ -49,13 +49,13 @@ export class RedisCluster {
     const reply = await this.call('heartbeat', HEARTBEAT, cluster, args, options, beat.runs);
     const now = Number(reply[1]);
     const members: ClusterMember[] = [];
-    for (let i = 4; i + 3 < reply.length; i += 4) {
+    for (let i = 5; i + 4 < reply.length; i += 5) {
       members.push({
         identity: String(reply[i]),
         session: Number(reply[i + 1]),
         digest: String(reply[i + 2]),
         age: now - Number(reply[i + 3]),
-        renewedAgo: 0, // STUB: replaced by the store's helper
+        renewedAgo: now - Number(reply[i + 4]),
       });
     }
     const stored = reply[3];
@@ -63,7 +63,7 @@ export class RedisCluster {
       session: Number(reply[2]),
       members,
       storedDigest: stored === null ? undefined : String(stored),
-      controlVersion: 0, // STUB
+      controlVersion: Number(reply[4]),
     };
   }
 
@@ -152,8 +152,8 @@ export class RedisCluster {
   }
 
   /**
-   * Runs `script` on the cluster's keys with `args`, then the run records (when the script takes
-   * them), the channel and name to announce on, and the deadline.
+   * Runs `script` on the cluster's keys with `args`, then (when the script takes run records)
+   * the records and the channel and name to announce on, and the deadline.
    */
   private call(
     operation: string,
@@ -164,9 +164,7 @@ export class RedisCluster {
     runs?: readonly RunRecord[],
   ): Promise<Answer> {
     const base = this.base(cluster);
-    const keys = ['members', 'loops', 'owners', 'tokens', 'runs', 'sessions'].map(
-      (part) => `${base}:${part}`,
-    );
+    const keys = KEY_PARTS.map((part) => `${base}:${part}`);
     if (runs !== undefined) {
       // The scripts keep the durations as sent: a run with no finite start tells nothing.
       const valid = runs.filter((run) => Number.isFinite(run.startedAgo));
@@ -182,6 +180,18 @@ export class RedisCluster {
     );
   }
 }
+
+/** The parts of a cluster's keys, in the order of the scripts' KEYS (see redis-cluster-lua.ts). */
+const KEY_PARTS = [
+  'members',
+  'loops',
+  'owners',
+  'tokens',
+  'runs',
+  'sessions',
+  'controls',
+  'cversion',
+];
 
 /** A run as the runs hash keeps it (see redis-cluster-lua.ts), as durations before `now`. */
 function lastRun(now: number, run: string | number | null): LastRun | undefined {
