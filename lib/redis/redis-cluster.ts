@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import type {
   ClaimResult,
   ClusterMember,
+  ControlChange,
+  Controls,
   Heartbeat,
   HeartbeatResult,
   LastRun,
@@ -10,6 +12,8 @@ import type {
 } from '../cluster/cluster-store.js';
 import type { LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
 import { CLAIM, HEARTBEAT, LEAVE, MEMBER_LOOPS, RELEASE_LOOPS } from './redis-cluster-scripts.js';
+import { CONTROL_LOOP, CONTROLS } from './redis-control-scripts.js';
+import { controlArgs, toControls } from './redis-controls.js';
 import type { RedisReleaseWatch } from './redis-release-watch.js';
 import type { Reply } from './redis-scripts.js';
 
@@ -128,6 +132,23 @@ export class RedisCluster {
     return reply[0] === 1;
   }
 
+  async controlLoop(
+    cluster: string,
+    loop: string,
+    change: ControlChange,
+    options?: LeaseCallOptions,
+  ): Promise<number> {
+    const args = controlArgs(loop, change);
+    args.push(this.channel(cluster), cluster);
+    const reply = await this.call('controlLoop', CONTROL_LOOP, cluster, args, options);
+    return Number(reply[2]);
+  }
+
+  async controls(cluster: string, options?: LeaseCallOptions): Promise<Controls> {
+    const reply = await this.call('controls', CONTROLS, cluster, [], options);
+    return toControls(Number(reply[1]), reply.slice(2));
+  }
+
   async watch(cluster: string, onChange: () => void): Promise<LeaseWatch> {
     const watch = await this.watches.watch(this.channel(cluster), onChange);
     // The release watch's subscription says active after close; a closed watch must not.
@@ -153,7 +174,8 @@ export class RedisCluster {
 
   /**
    * Runs `script` on the cluster's keys with `args`, then (when the script takes run records)
-   * the records and the channel and name to announce on, and the deadline.
+   * the records and the channel and name to announce on, and the deadline. A script that
+   * announces without records has the channel and name in `args`.
    */
   private call(
     operation: string,
