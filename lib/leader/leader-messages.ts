@@ -18,6 +18,10 @@ export const messages = {
     `new PostgresLeaseStore(): table must be an SQL name like "leases" or "app.leases" (letters, digits, _; at most 41 each); got ${JSON.stringify(value)}`,
   badCounter: (text: string | undefined) =>
     `the lease's token counter holds ${JSON.stringify(text)}, not a token`,
+  controlState: (value: unknown) =>
+    `controlLoop(): change.state must be 'paused', 'started' or undefined; got ${show(value)}`,
+  controlOverrides: (text: string) =>
+    `controlLoop(): change.overrides must be the JSON text of an object; got ${JSON.stringify(text)}`,
   noClient: 'the pool gave no client and no error',
   withCause: (cause: string, error: string) => `${cause} (${error})`,
   releaseOnShutdown: (where: string, value: unknown) =>

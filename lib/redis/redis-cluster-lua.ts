@@ -4,14 +4,17 @@ import { CLOCK } from './redis-scripts.js';
  * What every cluster script of RedisLeaseStore starts with: the CLOCK prelude, then how its
  * records are read and written. Internal.
  *
- * KEYS, the same for every script, all hashes but the last:
- * 1 members: identity -> 'session expiresAt joinedAt digest'
+ * KEYS, the same for every script, all hashes but 6 and 8:
+ * 1 members: identity -> 'session expiresAt joinedAt renewedAt digest'
  * 2 loops: identity -> the JSON of its loop names (opaque to the scripts)
  * 3 owners: loop -> 'session identity', while claimed (a release deletes it)
  * 4 tokens: loop -> its latest fencing token (kept for good, as the lease's token counter)
  * 5 runs: loop -> 'writtenAt startedAgo endedAgo' of its last recorded run: when the server
  *   wrote it, and the owner's durations before that ('-': no end)
  * 6 sessions: the session counter (a string)
+ * 7 controls: loop -> the JSON of its control, {state, by, at, overrides} (see
+ *   redis-control-scripts.ts)
+ * 8 cversion: the controls' version counter (a string)
  *
  * Times are server ms with 3 decimals, sessions and tokens integers, written by string.format; the
  * free-form part of a record (digest, identity) comes last, so it may hold any character. A call
@@ -37,11 +40,11 @@ local function finite(text)
 end
 local function member(text)
   if not text then return nil end
-  local s, e, j, d = string.match(text, '^(%d+) (%S+) (%S+) (.*)$')
+  local s, e, j, r, d = string.match(text, '^(%d+) (%S+) (%S+) (%S+) (.*)$')
   if not s then return nil end
-  local expires, joined = finite(e), finite(j)
-  if not expires or not joined then return nil end
-  return {session = s, expires = expires, joined = j, digest = d}
+  local expires, joined, renewed = finite(e), finite(j), finite(r)
+  if not expires or not joined or not renewed then return nil end
+  return {session = s, expires = expires, joined = j, renewed = r, digest = d}
 end
 -- Members read once per script: a claim asks about the same few owners many times.
 local seen = {}
@@ -71,6 +74,16 @@ local function chunks(n, field, visit)
     for k = i, math.min(i + CHUNK - 1, n) do names[k - i + 1] = field(k) end
     visit(names, i - 1)
   end
+end
+-- A counter's next value, never below the server's clock in microseconds: greater than every
+-- value it gave, even after Redis lost the key (while the clock does not go back).
+local function counter(key)
+  local v = redis.call('INCR', key)
+  if v < nowUs then
+    v = nowUs
+    redis.call('SET', key, nowUsText)
+  end
+  return string.format('%.0f', v)
 end
 local function hset(key, values, count)
   if count > 0 then redis.call('HSET', key, unpack(values, 1, count)) end

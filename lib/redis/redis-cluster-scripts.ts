@@ -14,8 +14,8 @@ import { CLUSTER } from './redis-cluster-lua.js';
  * the server's clock in microseconds, so it is greater than every earlier one even after Redis
  * lost the cluster's keys. Members whose lease ended are removed with their loop names here:
  * every live member heartbeats, so the hashes hold about the live members only. Answers the
- * session, the stored digest (nil: none), then identity, session, digest, joinedAt of each live
- * member.
+ * session, the stored digest (nil: none), the controls' version ('0': none), then identity,
+ * session, digest, joinedAt, renewedAt of each live member.
  */
 export const HEARTBEAT = `${CLUSTER}
 local identity, digest = ARGV[1], ARGV[4]
@@ -23,29 +23,27 @@ local m = member(redis.call('HGET', KEYS[1], identity))
 local stored = m and m.digest or false
 local changed = false
 if not m or m.expires <= now or m.session ~= ARGV[2] then
-  local s = redis.call('INCR', KEYS[6])
-  if s < nowUs then
-    s = nowUs
-    redis.call('SET', KEYS[6], nowUsText)
-  end
-  m = {session = string.format('%.0f', s), joined = nowText, digest = digest}
+  m = {session = counter(KEYS[6]), joined = nowText, digest = digest}
   changed = true
   if ARGV[5] ~= '1' then redis.call('HSET', KEYS[2], identity, '[]') end
 end
 if m.digest ~= digest then changed = true end
 local expires = string.format('%.3f', now + (finite(ARGV[3]) or 0))
-redis.call('HSET', KEYS[1], identity, m.session .. ' ' .. expires .. ' ' .. m.joined .. ' ' .. digest)
+local text = m.session .. ' ' .. expires .. ' ' .. m.joined .. ' ' .. nowText .. ' ' .. digest
+redis.call('HSET', KEYS[1], identity, text)
 if ARGV[5] == '1' then redis.call('HSET', KEYS[2], identity, ARGV[6]) end
 local p = record(identity, 7)
 if changed then redis.call('PUBLISH', ARGV[p], ARGV[p + 1]) end
-local reply, r = {1, nowText, m.session, stored}, 4
+-- The controls' version rides on the heartbeat, so that a change costs no poll between beats.
+local reply, r = {1, nowText, m.session, stored, redis.call('GET', KEYS[8]) or '0'}, 5
 local gone, g = {}, 0
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   local x = member(all[i + 1])
   if x and x.expires > now then
-    reply[r + 1], reply[r + 2], reply[r + 3], reply[r + 4] = all[i], x.session, x.digest, x.joined
-    r = r + 4
+    reply[r + 1], reply[r + 2], reply[r + 3] = all[i], x.session, x.digest
+    reply[r + 4], reply[r + 5] = x.joined, x.renewed
+    r = r + 5
   else
     g = g + 1
     gone[g] = all[i]

@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import type {
   ClaimResult,
   ClusterMember,
+  ControlChange,
+  Controls,
   Heartbeat,
   HeartbeatResult,
   LastRun,
@@ -10,6 +12,8 @@ import type {
 } from '../cluster/cluster-store.js';
 import type { LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
 import { CLAIM, HEARTBEAT, LEAVE, MEMBER_LOOPS, RELEASE_LOOPS } from './redis-cluster-scripts.js';
+import { CONTROL_LOOP, CONTROLS } from './redis-control-scripts.js';
+import { controlArgs, toControls } from './redis-controls.js';
 import type { RedisReleaseWatch } from './redis-release-watch.js';
 import type { Reply } from './redis-scripts.js';
 
@@ -49,13 +53,13 @@ export class RedisCluster {
     const reply = await this.call('heartbeat', HEARTBEAT, cluster, args, options, beat.runs);
     const now = Number(reply[1]);
     const members: ClusterMember[] = [];
-    for (let i = 4; i + 3 < reply.length; i += 4) {
+    for (let i = 5; i + 4 < reply.length; i += 5) {
       members.push({
         identity: String(reply[i]),
         session: Number(reply[i + 1]),
         digest: String(reply[i + 2]),
         age: now - Number(reply[i + 3]),
-        renewedAgo: 0, // STUB: replaced by the store's helper
+        renewedAgo: now - Number(reply[i + 4]),
       });
     }
     const stored = reply[3];
@@ -63,7 +67,7 @@ export class RedisCluster {
       session: Number(reply[2]),
       members,
       storedDigest: stored === null ? undefined : String(stored),
-      controlVersion: 0, // STUB
+      controlVersion: Number(reply[4]),
     };
   }
 
@@ -128,6 +132,23 @@ export class RedisCluster {
     return reply[0] === 1;
   }
 
+  async controlLoop(
+    cluster: string,
+    loop: string,
+    change: ControlChange,
+    options?: LeaseCallOptions,
+  ): Promise<number> {
+    const args = controlArgs(loop, change);
+    args.push(this.channel(cluster), cluster);
+    const reply = await this.call('controlLoop', CONTROL_LOOP, cluster, args, options);
+    return Number(reply[2]);
+  }
+
+  async controls(cluster: string, options?: LeaseCallOptions): Promise<Controls> {
+    const reply = await this.call('controls', CONTROLS, cluster, [], options);
+    return toControls(Number(reply[1]), reply.slice(2));
+  }
+
   async watch(cluster: string, onChange: () => void): Promise<LeaseWatch> {
     const watch = await this.watches.watch(this.channel(cluster), onChange);
     // The release watch's subscription says active after close; a closed watch must not.
@@ -152,8 +173,9 @@ export class RedisCluster {
   }
 
   /**
-   * Runs `script` on the cluster's keys with `args`, then the run records (when the script takes
-   * them), the channel and name to announce on, and the deadline.
+   * Runs `script` on the cluster's keys with `args`, then (when the script takes run records)
+   * the records and the channel and name to announce on, and the deadline. A script that
+   * announces without records has the channel and name in `args`.
    */
   private call(
     operation: string,
@@ -164,9 +186,7 @@ export class RedisCluster {
     runs?: readonly RunRecord[],
   ): Promise<Answer> {
     const base = this.base(cluster);
-    const keys = ['members', 'loops', 'owners', 'tokens', 'runs', 'sessions'].map(
-      (part) => `${base}:${part}`,
-    );
+    const keys = KEY_PARTS.map((part) => `${base}:${part}`);
     if (runs !== undefined) {
       // The scripts keep the durations as sent: a run with no finite start tells nothing.
       const valid = runs.filter((run) => Number.isFinite(run.startedAgo));
@@ -182,6 +202,18 @@ export class RedisCluster {
     );
   }
 }
+
+/** The parts of a cluster's keys, in the order of the scripts' KEYS (see redis-cluster-lua.ts). */
+const KEY_PARTS = [
+  'members',
+  'loops',
+  'owners',
+  'tokens',
+  'runs',
+  'sessions',
+  'controls',
+  'cversion',
+];
 
 /** A run as the runs hash keeps it (see redis-cluster-lua.ts), as durations before `now`. */
 function lastRun(now: number, run: string | number | null): LastRun | undefined {

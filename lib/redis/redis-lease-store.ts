@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import type {
-  Controls,
   ClaimResult,
   ClusterStore,
+  ControlChange,
+  Controls,
   Heartbeat,
   HeartbeatResult,
   OwnedLoop,
@@ -39,8 +40,9 @@ import {
  * A release is published on a channel, so followers take over at once.
  *
  * It implements the cluster contract too ({@link ClusterStore}): member leases and loop claims in
- * hashes under `{cluster:<name>}`, one script a call, on the same deadlines; sessions and loop
- * tokens, as lease tokens, never go below the server's clock in microseconds.
+ * hashes under `{cluster:<name>}`, one script a call, on the same deadlines; sessions, loop
+ * tokens and the loop controls' version, as lease tokens, never go below the server's clock in
+ * microseconds.
  *
  * The store's main connection queues nothing while disconnected. A command that ioredis resends
  * after a reconnect still carries its deadline, so it does nothing once its caller gave up.
@@ -158,12 +160,17 @@ export class RedisLeaseStore implements ClusterStore {
     return this.clusters.leave(cluster, identity, session, runs, options);
   }
 
-  // STUB: replaced by the store's helper.
-  controlLoop(): Promise<number> {
-    return Promise.reject(new Error('not implemented'));
+  controlLoop(
+    cluster: string,
+    loop: string,
+    change: ControlChange,
+    options?: LeaseCallOptions,
+  ): Promise<number> {
+    return this.clusters.controlLoop(cluster, loop, change, options);
   }
-  controls(): Promise<Controls> {
-    return Promise.reject(new Error('not implemented'));
+
+  controls(cluster: string, options?: LeaseCallOptions): Promise<Controls> {
+    return this.clusters.controls(cluster, options);
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

@@ -98,6 +98,114 @@ describeRedis('RedisLeaseStore: the cluster contract', () => {
       expect(y.lastRun).toBeUndefined();
     });
 
+    it('a control change that reaches the server after its timeout writes nothing', async () => {
+      const c = cluster();
+      const v1 = await store.controlLoop(c, 'x', { state: 'paused', by: 'a' });
+      let told = 0;
+      const watch = await other.watchCluster(c, () => told++);
+      try {
+        await sleep(100);
+        told = 0;
+        await admin.call('CLIENT', 'PAUSE', '300', 'WRITE');
+        const late = { timeout: 100 };
+        const outcomes = await Promise.allSettled([
+          store.controlLoop(
+            c,
+            'x',
+            { state: 'started', by: 'b', overrides: JSON.stringify({ period: 1 }) },
+            late,
+          ),
+          other.controlLoop(c, 'y', { state: 'paused', by: 'b' }, late),
+          store.controls(c, late),
+        ]);
+        expect(
+          outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).name : o.value)),
+        ).toEqual(['LeaseCallLateError', 'LeaseCallLateError', 'LeaseCallLateError']);
+        await sleep(100);
+        expect(told).toBe(0);
+      } finally {
+        await watch.close();
+      }
+      const { version, loops } = await store.controls(c);
+      expect(version).toBe(v1);
+      expect(loops.map(({ ago, ...rest }) => ({ ...rest, ago: typeof ago }))).toEqual([
+        { loop: 'x', state: 'paused', by: 'a', ago: 'number', overrides: undefined },
+      ]);
+    });
+
+    it('the controls version keeps growing after the cluster keys were deleted behind its back', async () => {
+      const c = cluster();
+      await store.controlLoop(c, 'x', { state: 'paused', by: 'a' });
+      const last = await other.controlLoop(c, 'x', { by: 'b', overrides: '{"period":5}' });
+      const keys = await keysOf(c);
+      expect(keys).toContain(`${prefix}{cluster:${c}}:cversion`);
+      await admin.del(...keys);
+      expect(await store.controls(c)).toEqual({ version: 0, loops: [] });
+      const next = await store.controlLoop(c, 'y', { state: 'started', by: 'a' });
+      expect(next).toBeGreaterThan(last);
+      expect((await other.heartbeat(c, join('b'))).controlVersion).toBe(next);
+    });
+
+    it("announces a change of control to a watcher on another store's connection", async () => {
+      const c = cluster();
+      const watcher = open();
+      const told: number[] = [];
+      const watch = await watcher.watchCluster(c, () => told.push(Date.now()));
+      try {
+        await sleep(100);
+        told.length = 0;
+        await store.controlLoop(c, 'x', { by: 'a', overrides: '{"jitter":0.25}' });
+        await sleep(100);
+        expect(told.length).toBeGreaterThanOrEqual(1);
+        // What the watcher reads then is the change it was told of.
+        const [x] = (await watcher.controls(c)).loops;
+        expect(JSON.parse(x.overrides!)).toEqual({ jitter: 0.25 });
+      } finally {
+        await watch.close();
+      }
+    });
+
+    it('keeps override values exactly as sent, and refuses overrides that are not an object', async () => {
+      const c = cluster();
+      const values = {
+        big: 1234567890123456,
+        third: 1 / 3,
+        empty: [],
+        nested: { a: [1, { b: null }], s: 'q"\n\u2028ü' },
+        'odd "key"\n': true,
+      };
+      await store.controlLoop(c, 'x', { by: 'a', overrides: JSON.stringify(values) });
+      await store.controlLoop(c, 'x', { by: 'a', overrides: '{}' });
+      const [x] = (await other.controls(c)).loops;
+      expect(JSON.parse(x.overrides!)).toEqual(values);
+      for (const bad of ['[1]', 'null', '5', '"s"']) {
+        await expect(store.controlLoop(c, 'x', { by: 'a', overrides: bad })).rejects.toThrow(
+          TypeError,
+        );
+      }
+      await expect(store.controlLoop(c, 'x', { by: 'a', overrides: '{' })).rejects.toThrow(
+        SyntaxError,
+      );
+      const { version } = await store.controls(c);
+      expect((await store.controls(c)).loops).toEqual([x]);
+      expect(version).toBeGreaterThan(0);
+    });
+
+    it('heartbeats, claims and releases keep working on members written with the renewal time', async () => {
+      const c = cluster();
+      const a = await store.heartbeat(c, join('a'));
+      const base = `${prefix}{cluster:${c}}`;
+      const record = await admin.hget(`${base}:members`, 'a');
+      // session expiresAt joinedAt renewedAt digest
+      expect(record).toMatch(/^\d+ \S+ \S+ \S+ d1$/);
+      await sleep(30);
+      const again = await store.heartbeat(c, join('a', { session: a.session, loops: undefined }));
+      expect(again.session).toBe(a.session);
+      expect(again.members[0].age).toBeGreaterThanOrEqual(25);
+      expect(again.members[0].renewedAgo).toBeLessThan(25);
+      expect((await store.claimLoops(c, 'a', a.session, ['x']))[0].claimed).toBe(true);
+    });
+
     it('removes members whose lease ran out, with their loop names, at a heartbeat', async () => {
       const c = cluster();
       await store.heartbeat(c, join('gone', { ttl: 100, loops: ['p', 'q'] }));
