@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 interface LoopView {
   name: string;
-  state: 'running' | 'stopped' | 'standby';
+  state: 'running' | 'stopped' | 'standby' | 'paused';
+  pausedBy?: string;
   period: number;
   iterations: number;
   failures: number;
@@ -170,9 +171,10 @@ it('logs a failed container GC run, then the recovery', async () => {
   await logged(/LOG \[WaitModule\] Loop container-gc succeeded after \d+ failures?/);
 });
 
-it('stops and starts a loop', async () => {
+it('stops and starts a loop (a leader loop: paused cluster-wide, by this replica)', async () => {
   const stopped = await loop('container-gc', 'stop');
-  expect(stopped).toMatchObject({ state: 'stopped', inFlight: false });
+  expect(stopped).toMatchObject({ state: 'paused', inFlight: false });
+  expect(typeof stopped.pausedBy).toBe('string');
   expect(stopped.nextRunAt).toBeUndefined();
   await logged(/Loop container-gc stopped/);
   const started = await loop('container-gc', 'start');
