@@ -25,14 +25,16 @@ export interface LeaderView {
 }
 
 /**
- * This replica as a member of the cluster, for its spread and leader loops. Every `retryPeriod` it renews
- * its member lease (one store call, whatever the number of loops; it carries the runs recorded
- * since), learns the live members, places every spread loop over them (rendezvous hashing with
- * bounded load), hands over the loops placed elsewhere (their runs settle first) and claims
- * the loops placed here; the `'leader'` loops are placed on the leader. It fails closed as the elector does: no heartbeat confirmed within
- * `renewDeadline` (counted from when it was sent), no spread loop of it starts a run. Store
- * announcements (a join, a release, a leave) make it act at once. Internal: `WaitModule`
- * makes one when a loop is spread.
+ * This replica as a member of the cluster, for its spread and leader loops. Every
+ * `retryPeriod` it renews its member lease (one store call, whatever the number of loops; it
+ * carries the runs recorded since), learns the live members and, when their version changed,
+ * the loops' cluster-wide controls; places every spread loop over the members (rendezvous
+ * hashing with bounded load) and the `'leader'` loops on the leader; hands over the loops
+ * placed elsewhere (their runs settle first) and claims the loops placed here. It fails closed
+ * as the elector does: no heartbeat confirmed within `renewDeadline` (counted from when it was
+ * sent), none of its loops starts a run. Store announcements (a join, a release, a leave, a
+ * control) make it act at once. Internal: `WaitModule` makes one with the first spread loop, or
+ * leader loop on a cluster store.
  */
 export class ClusterNode {
   readonly identity: string;
