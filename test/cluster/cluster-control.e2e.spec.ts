@@ -115,6 +115,66 @@ describe.each(['spread', 'leader'] as const)('%s loops, cluster-wide', (placemen
   });
 });
 
+describe('cluster-wide calls racing with a move', () => {
+  it('stop() while the loops move to a replica that joins: none of them runs after the pause, on any replica', async () => {
+    const names: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const a = await bootReplica(cluster.replica(`r${i}`), {}, 'spread');
+      apps.push(a);
+      names.splice(0, names.length, ...addLoops(a, downstream, { count: 20, prefix: 'm' }));
+    }
+    await cluster.clock.advance(3 * RETRY);
+    const joiner = await bootReplica(cluster.replica('r2'), {}, 'spread');
+    apps.push(joiner);
+    addLoops(joiner, downstream, { count: 20, prefix: 'm' });
+    // Right after the joiner's first heartbeat, as the others begin to hand loops over to it.
+    await cluster.clock.advance(1);
+    await cluster.clock.runUntil(Promise.all(names.map((n) => apps[0].registry.stop(n))));
+    const pausedAt = cluster.clock.now();
+    await cluster.clock.advance(5 * RETRY);
+    expect(downstream.runs.filter((r) => r.start > pausedAt)).toEqual([]);
+    for (const a of apps) for (const n of names) expect(a.registry.get(n).state).toBe('paused');
+    // Resumed, each runs on exactly one replica, the joiner taking its share.
+    await cluster.clock.runUntil(Promise.all(names.map((n) => joiner.registry.start(n))));
+    const resumedAt = cluster.clock.now();
+    await cluster.clock.advance(3000);
+    for (const n of names) {
+      const runners = new Set(
+        downstream
+          .of(n)
+          .filter((r) => r.start > resumedAt)
+          .map((r) => r.replica),
+      );
+      expect(runners.size).toBe(1);
+    }
+    const byJoiner = names.filter((n) => joiner.registry.get(n).owner === 'r2');
+    expect(byJoiner.length).toBeGreaterThan(0);
+    downstream.check();
+  });
+
+  it('update() while the owner crashes: the next owner runs with the new period', async () => {
+    for (let i = 0; i < 3; i++) await replica(`r${i}`);
+    await cluster.clock.advance(3 * RETRY);
+    const owner = ownerOf('job-0')!;
+    const other = apps.find((a) => a !== owner)!;
+    owner.replica.crash();
+    await cluster.clock.advance(RETRY);
+    await cluster.clock.runUntil(other.registry.update('job-0', { period: '20s' }));
+    await cluster.clock.advance(LEASE + 3 * RETRY);
+    const next = ownerOf('job-0')!;
+    expect(next).not.toBe(owner);
+    expect(next.registry.get('job-0').period).toBe(20_000);
+    const from = cluster.clock.now();
+    await cluster.clock.advance(45_000);
+    const runs = runsSince(from);
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < runs.length; i++) {
+      expect(runs[i].start - runs[i - 1].end!).toBeGreaterThanOrEqual(20_000);
+    }
+    downstream.check();
+  });
+});
+
 describe('cluster-wide calls that cannot be kept', () => {
   it('a store that does not answer: stop() rejects within the renew deadline naming the loop, and nothing changes', async () => {
     const a = await replica('r0');
