@@ -36,7 +36,12 @@ export class LeaderLoopGate {
   }
 }
 
-/** Whether a loop's gate rests on a claim in the cluster store (a spread or leader loop's). */
-export function isClaimed(gate: unknown): boolean {
-  return gate instanceof LoopOwnership || gate instanceof LeaderLoopGate;
+/**
+ * The claim in the cluster store a loop's gate rests on (a spread loop's, or a leader loop's on
+ * a cluster store); `undefined` for any other gate.
+ */
+export function ownershipOf(gate: unknown): LoopOwnership | undefined {
+  if (gate instanceof LoopOwnership) return gate;
+  if (gate instanceof LeaderLoopGate) return gate.ownership;
+  return undefined;
 }

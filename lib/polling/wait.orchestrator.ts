@@ -13,7 +13,7 @@ import { messages as clusterMessages } from '../cluster/cluster-messages.js';
 import type { Placement } from '../cluster/cluster-options.js';
 import { isClusterStore } from '../cluster/cluster-store.js';
 import { LoopOwnership } from '../cluster/loop-ownership.js';
-import { isClaimed, LeaderLoopGate } from '../cluster/leader-loop-gate.js';
+import { LeaderLoopGate, ownershipOf } from '../cluster/leader-loop-gate.js';
 import type { MemberStatus, PollingFn } from './polling.interfaces.js';
 import { dateOf } from './loop-status.mapper.js';
 import { ManagedLoop } from './loop/managed-loop.js';
@@ -192,7 +192,7 @@ export class WaitOrchestrator
     change: ControlChange['state'] | LoopChangesText,
     where: string,
   ): Promise<void> | false {
-    const ownership = ownershipOf(loop);
+    const ownership = ownershipOf(loop.gate);
     if (ownership === undefined || this.node === undefined) return false;
     if (this.closing !== undefined) throw new Error(messages.closed(where));
     const by = this.options.leaderElection!.identity;
@@ -228,7 +228,7 @@ export class WaitOrchestrator
     paused: LoopOwnership['paused'];
   } {
     const gate = loop.gate;
-    const paused = ownershipOf(loop)?.paused;
+    const paused = ownershipOf(loop.gate)?.paused;
     if (gate === undefined) return { placement: 'every', owner: undefined, paused };
     if (gate instanceof LoopOwnership) return { placement: 'spread', owner: gate.owner, paused };
     // A leader loop is placed on the leader, whichever replica holds its claim this instant.
@@ -281,7 +281,7 @@ export class WaitOrchestrator
     this.startWithApp.delete(loop);
     this.elector?.detach(loop);
     const stopped = loop.stop();
-    if (!isClaimed(loop.gate)) return stopped;
+    if (ownershipOf(loop.gate) === undefined) return stopped;
     return stopped.then(() => this.node!.remove(name));
   }
 
@@ -328,12 +328,4 @@ export class WaitOrchestrator
 /** The changes of an `update()`, checked, as JSON text: what the store keeps. Internal. */
 export interface LoopChangesText {
   readonly json: string;
-}
-
-/** The ownership behind a loop's gate, for a spread or leader loop on a cluster store. */
-function ownershipOf(loop: ManagedLoop): LoopOwnership | undefined {
-  const gate = loop.gate;
-  if (gate instanceof LoopOwnership) return gate;
-  if (gate instanceof LeaderLoopGate) return gate.ownership;
-  return undefined;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { LeaderElector } from '../leader/leader-elector.js';
 import type { ClusterNode } from '../cluster/cluster-node.js';
-import { isClaimed, LeaderLoopGate } from '../cluster/leader-loop-gate.js';
+import { LeaderLoopGate, ownershipOf } from '../cluster/leader-loop-gate.js';
 import { messages as leaderMessages } from '../leader/leader-messages.js';
 import { type Clock, settleWithin } from '../wait/internal.js';
 import type { ManagedLoop } from './loop/managed-loop.js';
@@ -52,7 +52,7 @@ export async function shutDown(
     logger.warn(messages.stillRunning(late, shutdownTimeout));
   }
   if (node !== undefined) {
-    const owned = loops.filter((loop) => isClaimed(loop.gate) && loop.inFlight);
+    const owned = loops.filter((loop) => ownershipOf(loop.gate) !== undefined && loop.inFlight);
     await node.stop(release && owned.length === 0, began + shutdownTimeout - clock.now());
   }
   if (elector === undefined) return;
