@@ -28,6 +28,12 @@ export interface RunRecord {
   readonly startedAgo: number;
   /** How long before the call was sent the run ended; `undefined` for a run still in flight. */
   readonly endedAgo?: number | undefined;
+  /**
+   * What the owner says of the run and the loop, as JSON text the store keeps as it is, with
+   * the time it wrote it (see {@link LoopRun}): what every replica shows of a loop it does not
+   * run. Absent: none (an earlier report is dropped).
+   */
+  readonly report?: string | undefined;
 }
 
 /** A loop's last recorded run, as durations before the store answered. */
@@ -82,6 +88,10 @@ export interface LoopControl {
   readonly ago: number | undefined;
   /** Every update's changes so far, merged (a later field wins), as the JSON text of an object. */
   readonly overrides: string | undefined;
+  /** The id of the last trigger asked for (see {@link ControlChange.trigger}). */
+  readonly trigger: string | undefined;
+  /** How long before the store answered that trigger was asked for, in ms by its clock. */
+  readonly triggerAgo: number | undefined;
 }
 
 /** One change of a loop's control (see {@link ClusterStore.controlLoop}). */
@@ -92,6 +102,11 @@ export interface ControlChange {
   readonly by: string;
   /** The JSON text of an object whose fields replace those of the stored overrides; absent: none. */
   readonly overrides?: string | undefined;
+  /**
+   * A run asked of the loop's owner, by an id unique to the request: it replaces the trigger
+   * kept before, with the store's time now. Absent: unchanged.
+   */
+  readonly trigger?: string | undefined;
 }
 
 /** What {@link ClusterStore.controls} answers. */
@@ -100,6 +115,21 @@ export interface Controls {
   readonly version: number;
   /** The control of every loop that has one. */
   readonly loops: readonly LoopControl[];
+}
+
+/** What {@link ClusterStore.loopRuns} answers of one loop: its claim and its last record. */
+export interface LoopRun {
+  readonly loop: string;
+  /** The member whose live session holds the loop's claim; `undefined`: none does. */
+  readonly owner: string | undefined;
+  /** The token of that claim; `undefined` with no live owner. */
+  readonly token: number | undefined;
+  /** The last recorded run, as durations before the store answered; `undefined`: none. */
+  readonly lastRun: LastRun | undefined;
+  /** The report written with that record (its JSON text as sent); `undefined`: none. */
+  readonly report: string | undefined;
+  /** How long before the store answered the last record was written, in ms by its clock. */
+  readonly reportedAgo: number | undefined;
 }
 
 /** The outcome of claiming one loop. */
@@ -193,6 +223,16 @@ export interface ClusterStore extends LeaseStore {
   /** The control of every loop, and their version (0 when none was ever set). */
   controls(cluster: string, options?: LeaseCallOptions): Promise<Controls>;
   /**
+   * The claim and last record of each of `loops` (default: every loop that has a claim or a
+   * record; a loop with neither is left out), in one call whatever their number: what a replica
+   * shows of the loops it does not run.
+   */
+  loopRuns(
+    cluster: string,
+    loops?: readonly string[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly LoopRun[]>;
+  /**
    * Optional: calls `onChange` on every announcement of the cluster (release, join, leave, a
    * control's change).
    */
@@ -209,6 +249,7 @@ export function isClusterStore(store: LeaseStore): store is ClusterStore {
     typeof s.releaseLoops === 'function' &&
     typeof s.leave === 'function' &&
     typeof s.controlLoop === 'function' &&
-    typeof s.controls === 'function'
+    typeof s.controls === 'function' &&
+    typeof s.loopRuns === 'function'
   );
 }

@@ -9,6 +9,7 @@ export type {
   HeartbeatResult,
   LastRun,
   LoopControl,
+  LoopRun,
   OwnedLoop,
   RunRecord,
 } from './cluster-store.js';

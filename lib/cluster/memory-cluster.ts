@@ -6,6 +6,7 @@ import type {
   Controls,
   Heartbeat,
   LoopControl,
+  LoopRun,
   HeartbeatResult,
   OwnedLoop,
   RunRecord,
@@ -26,6 +27,8 @@ interface Claim {
   token: number;
   startedAt: number | undefined;
   endedAt: number | undefined;
+  report: string | undefined;
+  reportedAt: number | undefined;
 }
 
 interface Control {
@@ -33,6 +36,8 @@ interface Control {
   by: string | undefined;
   at: number | undefined;
   overrides: Record<string, unknown> | undefined;
+  trigger: string | undefined;
+  triggerAt: number | undefined;
 }
 
 interface Cluster {
@@ -120,6 +125,8 @@ export class MemoryClusters {
         token: (claim?.token ?? 0) + 1,
         startedAt: claim?.startedAt,
         endedAt: claim?.endedAt,
+        report: claim?.report,
+        reportedAt: claim?.reportedAt,
       };
       cluster.claims.set(loop, next);
       return { loop, claimed: true, token: next.token, lastRun: lastRun(next, now) };
@@ -163,6 +170,8 @@ export class MemoryClusters {
       by: undefined,
       at: undefined,
       overrides: undefined,
+      trigger: undefined,
+      triggerAt: undefined,
     };
     if (change.state !== undefined) {
       control.state = change.state;
@@ -172,6 +181,10 @@ export class MemoryClusters {
     if (change.overrides !== undefined) {
       const fields = JSON.parse(change.overrides) as Record<string, unknown>;
       control.overrides = { ...control.overrides, ...fields };
+    }
+    if (change.trigger !== undefined) {
+      control.trigger = change.trigger;
+      control.triggerAt = now;
     }
     cluster.controls.set(loop, control);
     cluster.controlVersion++;
@@ -190,9 +203,32 @@ export class MemoryClusters {
         by: c.by,
         ago: c.at === undefined ? undefined : now - c.at,
         overrides: c.overrides === undefined ? undefined : JSON.stringify(c.overrides),
+        trigger: c.trigger,
+        triggerAgo: c.triggerAt === undefined ? undefined : now - c.triggerAt,
       });
     }
     return { version: cluster.controlVersion, loops };
+  }
+
+  loopRuns(name: string, loops?: readonly string[]): LoopRun[] {
+    const cluster = this.cluster(name);
+    const now = this.clock.now();
+    const runs: LoopRun[] = [];
+    for (const loop of loops ?? cluster.claims.keys()) {
+      const claim = cluster.claims.get(loop);
+      if (claim === undefined) continue;
+      const live =
+        claim.owner !== undefined && this.alive(cluster, claim.owner, claim.session, now);
+      runs.push({
+        loop,
+        owner: live ? claim.owner : undefined,
+        token: live ? claim.token : undefined,
+        lastRun: lastRun(claim, now),
+        report: claim.report,
+        reportedAgo: claim.reportedAt === undefined ? undefined : now - claim.reportedAt,
+      });
+    }
+    return runs;
   }
 
   watch(name: string, onChange: () => void): () => void {
@@ -251,6 +287,8 @@ export class MemoryClusters {
       if (claim?.owner !== identity || claim.token !== run.token) continue;
       claim.startedAt = now - run.startedAgo;
       claim.endedAt = run.endedAgo === undefined ? undefined : now - run.endedAgo;
+      claim.report = run.report;
+      claim.reportedAt = now;
     }
   }
 

@@ -5,6 +5,7 @@ import type {
   ClusterStore,
   ControlChange,
   Controls,
+  LoopRun,
   Heartbeat,
   HeartbeatResult,
   OwnedLoop,
@@ -136,6 +137,10 @@ export class InMemoryLeaseStore implements ClusterStore {
 
   controls(cluster: string): Promise<Controls> {
     return Promise.resolve(this.clusters.controls(cluster));
+  }
+
+  loopRuns(cluster: string, loops?: readonly string[]): Promise<readonly LoopRun[]> {
+    return Promise.resolve(this.clusters.loopRuns(cluster, loops));
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

@@ -73,6 +73,8 @@ export class PostgresControls {
         by: by ?? undefined,
         ago: ago ?? undefined,
         overrides: overrides ?? undefined,
+        trigger: undefined,
+        triggerAgo: undefined,
       })),
     };
   }

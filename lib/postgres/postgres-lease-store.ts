@@ -3,6 +3,7 @@ import type {
   ClusterStore,
   ControlChange,
   Controls,
+  LoopRun,
   Heartbeat,
   HeartbeatResult,
   OwnedLoop,
@@ -174,6 +175,14 @@ export class PostgresLeaseStore implements ClusterStore {
 
   controls(cluster: string, options?: LeaseCallOptions): Promise<Controls> {
     return this.cluster.controls(cluster, options);
+  }
+
+  loopRuns(
+    _cluster: string,
+    _loops?: readonly string[],
+    _options?: LeaseCallOptions,
+  ): Promise<readonly LoopRun[]> {
+    return Promise.reject(new Error('not yet'));
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

@@ -58,6 +58,8 @@ function toControl(now: number, loop: string, text: string): LoopControl | undef
     by: known && typeof by === 'string' ? by : undefined,
     ago: known && typeof at === 'string' ? now - Number(at) : undefined,
     overrides: overridesText(overrides),
+    trigger: undefined,
+    triggerAgo: undefined,
   };
 }
 

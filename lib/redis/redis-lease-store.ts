@@ -4,6 +4,7 @@ import type {
   ClusterStore,
   ControlChange,
   Controls,
+  LoopRun,
   Heartbeat,
   HeartbeatResult,
   OwnedLoop,
@@ -171,6 +172,14 @@ export class RedisLeaseStore implements ClusterStore {
 
   controls(cluster: string, options?: LeaseCallOptions): Promise<Controls> {
     return this.clusters.controls(cluster, options);
+  }
+
+  loopRuns(
+    _cluster: string,
+    _loops?: readonly string[],
+    _options?: LeaseCallOptions,
+  ): Promise<readonly LoopRun[]> {
+    return Promise.reject(new Error('not yet'));
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

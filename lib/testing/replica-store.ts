@@ -69,6 +69,9 @@ export class ReplicaStore implements ClusterStore {
   controls(cluster: string, options?: LeaseCallOptions) {
     return this.through(() => this.store.controls(cluster, options));
   }
+  loopRuns(cluster: string, loops?: readonly string[], options?: LeaseCallOptions) {
+    return this.through(() => this.store.loopRuns(cluster, loops, options));
+  }
   watch(name: string, onReleased: () => void): Promise<LeaseWatch> {
     return this.subscribe(onReleased, (cb) => this.store.watch!(name, cb));
   }

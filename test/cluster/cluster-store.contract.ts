@@ -385,6 +385,8 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
           by: 'b',
           ago: expect.any(Number) as number,
           overrides: undefined,
+          trigger: undefined,
+          triggerAgo: undefined,
         },
       ]);
       expect(loops[0].ago).toBeGreaterThanOrEqual(25);
@@ -401,6 +403,8 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
           by: 'a',
           ago: expect.any(Number) as number,
           overrides: undefined,
+          trigger: undefined,
+          triggerAgo: undefined,
         },
       ]);
     });
@@ -465,6 +469,122 @@ export function clusterStoreContract(make: () => Promise<ContractHarness>, settl
       expect(mine.renewedAgo).toBeGreaterThanOrEqual(55);
       expect(mine.renewedAgo).toBeLessThan(TTL);
       expect(members.find((m) => m.identity === 'b')!.renewedAgo).toBeLessThan(50);
+    });
+  });
+
+  describe('triggers and loop runs', () => {
+    it('a trigger is kept with its id and how long ago, replacing the one before, and leaves the rest', async () => {
+      const c = h.cluster();
+      await h.store.controlLoop(c, 'x', { state: 'paused', by: 'a' });
+      const v1 = await h.other.controlLoop(c, 'x', { by: 'b', trigger: 't1' });
+      await h.pass(30);
+      const [x] = (await h.store.controls(c)).loops;
+      expect(x).toMatchObject({ loop: 'x', state: 'paused', by: 'a', trigger: 't1' });
+      expect(x.triggerAgo).toBeGreaterThanOrEqual(25);
+      expect(x.triggerAgo).toBeLessThan(1000);
+      const v2 = await h.store.controlLoop(c, 'x', { by: 'a', trigger: 't2' });
+      expect(v2).toBeGreaterThan(v1);
+      const [y] = (await h.store.controls(c)).loops;
+      expect(y).toMatchObject({ state: 'paused', by: 'a', trigger: 't2' });
+      expect(y.triggerAgo).toBeLessThan(25);
+      // A change without a trigger keeps it.
+      await h.store.controlLoop(c, 'x', { state: 'started', by: 'b' });
+      const [z] = (await h.store.controls(c)).loops;
+      expect(z).toMatchObject({ state: 'started', by: 'b', trigger: 't2' });
+    });
+
+    it("answers each loop's live owner, token, last run and report, in one call", async () => {
+      const c = h.cluster();
+      expect(await h.store.loopRuns(c)).toEqual([]);
+      const a = await h.store.heartbeat(c, beat('a', undefined));
+      const claimed = await h.store.claimLoops(c, 'a', a.session, ['x', 'y']);
+      const [tx, ty] = claimed.map((r) => (r as { token: number }).token);
+      const report = JSON.stringify({ outcome: 'failed', error: 'boom "ü"\n<b>', n: 1.25 });
+      await h.store.heartbeat(
+        c,
+        beat('a', a.session, {
+          runs: [
+            { loop: 'x', token: tx, startedAgo: 300, endedAgo: 100, report },
+            { loop: 'y', token: ty, startedAgo: 20 },
+          ],
+        }),
+      );
+      await h.pass(50);
+      const runs = [...(await h.other.loopRuns(c))].sort((p, q) => (p.loop < q.loop ? -1 : 1));
+      expect(runs.map((r) => [r.loop, r.owner, r.token, r.report])).toEqual([
+        ['x', 'a', tx, report],
+        ['y', 'a', ty, undefined],
+      ]);
+      const [x, y] = runs;
+      expect(x.lastRun!.startedAgo).toBeGreaterThanOrEqual(340);
+      expect(x.lastRun!.startedAgo).toBeLessThan(1000);
+      expect(x.lastRun!.endedAgo).toBeGreaterThanOrEqual(140);
+      expect(x.lastRun!.endedAgo).toBeLessThan(800);
+      expect(x.reportedAgo).toBeGreaterThanOrEqual(45);
+      expect(x.reportedAgo).toBeLessThan(700);
+      expect(y.lastRun).toMatchObject({ endedAgo: undefined });
+      // Only the loops asked for; a loop with no claim is left out.
+      const some = await h.store.loopRuns(c, ['y', 'nothing']);
+      expect(some.map((r) => r.loop)).toEqual(['y']);
+    });
+
+    it('a released loop, or one whose owner left or whose lease ended, has no owner but keeps its record', async () => {
+      const c = h.cluster();
+      const a = await h.store.heartbeat(c, beat('a', undefined));
+      const b = await h.other.heartbeat(c, beat('b', undefined, { ttl: 100 }));
+      const [x] = await h.store.claimLoops(c, 'a', a.session, ['x']);
+      const [y] = await h.other.claimLoops(c, 'b', b.session, ['y']);
+      const tx = (x as { token: number }).token;
+      const ty = (y as { token: number }).token;
+      await h.store.releaseLoops(
+        c,
+        'a',
+        [{ loop: 'x', token: tx }],
+        [{ loop: 'x', token: tx, startedAgo: 10, endedAgo: 5, report: '{"r":1}' }],
+      );
+      await h.other.heartbeat(
+        c,
+        beat('b', b.session, {
+          ttl: 100,
+          runs: [{ loop: 'y', token: ty, startedAgo: 10, report: '{"r":2}' }],
+        }),
+      );
+      await h.pass(150);
+      const runs = [...(await h.store.loopRuns(c))].sort((p, q) => (p.loop < q.loop ? -1 : 1));
+      expect(runs.map((r) => [r.loop, r.owner, r.token, r.report])).toEqual([
+        ['x', undefined, undefined, '{"r":1}'],
+        ['y', undefined, undefined, '{"r":2}'],
+      ]);
+      // A new owner's claim keeps the record until it writes its own.
+      const a2 = await h.store.heartbeat(c, beat('a', a.session));
+      const [again] = await h.store.claimLoops(c, 'a', a2.session, ['y']);
+      const t2 = (again as { token: number }).token;
+      const [mine] = await h.other.loopRuns(c, ['y']);
+      expect(mine).toMatchObject({ owner: 'a', token: t2, report: '{"r":2}' });
+      await h.store.heartbeat(
+        c,
+        beat('a', a2.session, { runs: [{ loop: 'y', token: t2, startedAgo: 1 }] }),
+      );
+      const [after] = await h.other.loopRuns(c, ['y']);
+      expect(after).toMatchObject({ owner: 'a', report: undefined });
+    });
+
+    it("refuses a report whose token no longer owns the loop, and keeps each cluster's runs apart", async () => {
+      const c = h.cluster();
+      const d = h.cluster();
+      const a = await h.store.heartbeat(c, beat('a', undefined));
+      const [x] = await h.store.claimLoops(c, 'a', a.session, ['x']);
+      const tx = (x as { token: number }).token;
+      await h.store.releaseLoops(c, 'a', [{ loop: 'x', token: tx }], []);
+      const b = await h.other.heartbeat(c, beat('b', undefined));
+      await h.other.claimLoops(c, 'b', b.session, ['x']);
+      await h.store.heartbeat(
+        c,
+        beat('a', a.session, { runs: [{ loop: 'x', token: tx, startedAgo: 1, report: '{}' }] }),
+      );
+      const [run] = await h.store.loopRuns(c);
+      expect(run).toMatchObject({ loop: 'x', owner: 'b', lastRun: undefined, report: undefined });
+      expect(await h.store.loopRuns(d)).toEqual([]);
     });
   });
 }
