@@ -26,4 +26,14 @@ export const messages = {
     `Not leaving the cluster ${show(name)}: ${late.join(', ')} still running; the member lease expires by itself`,
   releaseFailed: (name: string, loops: number, error: string) =>
     `Could not hand over ${loops} loops in ${show(name)} (${error}); retrying at the next heartbeat`,
+  triggerNotAsked: (loop: string, error: string) =>
+    `the store did not take the trigger of loop ${show(loop)} (${error}); nothing was asked of its owner`,
+  triggerNotTaken: (loop: string, bound: number, error: string | undefined) =>
+    `no live owner of loop ${show(loop)} took the trigger within ${bound} ms${error === undefined ? '' : ` (the last read of the store failed: ${error})`}; it did not run, and an owner that hears of it later does not run it`,
+  triggerOwnerLost: (loop: string, owner: string) =>
+    `the owner ${show(owner)} of loop ${show(loop)} was lost before the triggered run settled; it may have run in part`,
+  triggerShutdown: (loop: string) =>
+    `the application is shutting down: no longer waiting for the triggered run of loop ${show(loop)}`,
+  triggerPaused: (loop: string, by: string | undefined) =>
+    `loop ${show(loop)} is paused cluster-wide${by === undefined ? '' : ` by ${show(by)}`}: start() it first`,
 } as const;

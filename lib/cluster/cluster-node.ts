@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Deadline, type Clock } from '../wait/internal.js';
 import { ElectorLoop } from '../leader/elector-loop.js';
 import type { ElectorLogger } from '../leader/elector-settings.js';
@@ -12,11 +13,13 @@ import type {
   ClusterStore,
   ControlChange,
   HeartbeatResult,
+  LoopRun,
 } from './cluster-store.js';
 import { LoopControls, type HeldControl } from './loop-controls.js';
 import { LoopOwnership } from './loop-ownership.js';
 import { MemberView } from './member-view.js';
 import { RunRecords, type Sent } from './run-records.js';
+import { waitForTrigger } from './trigger-wait.js';
 
 /** What the member needs of the leader elector, for the `'leader'` loops. Internal. */
 export interface LeaderView {
@@ -70,6 +73,8 @@ export class ClusterNode {
   private releasingSettled = false;
   /** Claims the leader's loops again soon after a claim found the previous leader's alive. */
   private readonly soon: Deadline;
+  /** Aborted on shutdown: the waits for cluster-wide triggers end. */
+  private readonly life = new AbortController();
   /** Only the spread loops are placed over the members (and their names sent). */
   private readonly names = (): Iterable<string> => spreadNames(this.ownerships.values());
 
@@ -135,8 +140,63 @@ export class ClusterNode {
       this.store.controlLoop(this.name, loop, change, { timeout });
     await storeCall(call, 'controlLoop', timeout, this.clock, new AbortController().signal);
     this.controls.applied(loop, change);
-    this.ownerships.get(loop)?.onControl?.(this.controls.of(loop));
+    const ownership = this.ownerships.get(loop);
+    if (ownership !== undefined && change.trigger !== undefined) {
+      ownership.seenTrigger = change.trigger;
+    }
+    ownership?.onControl?.(this.controls.of(loop));
     this.changed();
+  }
+
+  /**
+   * Asks the owner of `loop`, wherever it runs, for a run now (kept in the store with the loop's
+   * control, as an id of its own), and resolves once the owner reports that run settled. Rejects
+   * if the store does not take it within the renew deadline (nothing was asked), if no live
+   * owner reports taking it within the lease duration, if that owner is lost before the run
+   * settles, and on shutdown. For a loop this replica owns, the Nest layer runs it here instead.
+   */
+  async trigger(loop: string): Promise<void> {
+    const id = `${this.identity}/${randomUUID()}`;
+    try {
+      await this.control(loop, { by: this.identity, trigger: id });
+    } catch (error) {
+      throw new Error(messages.triggerNotAsked(loop, describe(error)), { cause: error });
+    }
+    const { leaseDuration, retryPeriod, renewDeadline } = this.options;
+    await waitForTrigger({
+      store: this.store,
+      cluster: this.name,
+      loop,
+      id,
+      clock: this.clock,
+      bound: leaseDuration,
+      every: retryPeriod / 4,
+      timeout: renewDeadline,
+      signal: this.life.signal,
+    });
+  }
+
+  /** The claim and last record of each of `loops`, in one store call bounded by the renew deadline. */
+  loopRuns(loops: readonly string[]): Promise<readonly LoopRun[]> {
+    const timeout = this.options.renewDeadline;
+    const call = () => this.store.loopRuns(this.name, loops, { timeout });
+    return storeCall(call, 'loopRuns', timeout, this.clock, new AbortController().signal);
+  }
+
+  /**
+   * Takes the cluster-wide trigger `control` carries, once, if this replica owns the loop and
+   * heard of it while fresh (within the renew deadline of when it was asked: one heard of
+   * later, or with the first fetch of the controls, may have been meant for, or run by, an
+   * earlier owner).
+   */
+  private offer(o: LoopOwnership, control: HeldControl | undefined, first: boolean): void {
+    const id = control?.trigger;
+    if (id === undefined || id === o.seenTrigger) return;
+    o.seenTrigger = id;
+    const at = control!.triggerAt;
+    const fresh = at !== undefined && this.clock.now() - at < this.options.renewDeadline;
+    if (first || !fresh || o.state !== 'owned' || o.paused !== undefined) return;
+    o.takeTrigger(id);
   }
 
   /** How many loops each live member runs, by this replica's placement (the leader's included). */
@@ -157,6 +217,7 @@ export class ClusterNode {
   /** A spread or leader loop registered here: its ownership is (part of) its gate. */
   add(name: string, placement: 'spread' | 'leader' = 'spread'): LoopOwnership {
     const ownership = new LoopOwnership(name, this, placement);
+    ownership.seenTrigger = this.controls.of(name)?.trigger;
     this.ownerships.set(name, ownership);
     if (placement === 'spread') this.view.localChanged(this.names);
     if (this.started) this.loop.trigger();
@@ -184,6 +245,7 @@ export class ClusterNode {
   /** Shutdown began: no more claims or hand-overs; heartbeats go on while runs settle. */
   retire(): void {
     this.retiring = true;
+    this.life.abort();
   }
 
   /**
@@ -217,6 +279,20 @@ export class ClusterNode {
     this.records.ended(ownership.name, now);
   }
 
+  /** OwnershipHost: the loop's report changed. */
+  touched(ownership: LoopOwnership): void {
+    this.records.touched(ownership.name);
+  }
+
+  /** OwnershipHost: a heartbeat now carries the records (one in flight serves, then one more). */
+  flush(): void {
+    this.changed();
+  }
+
+  /** The report of `loop` as it stands now, to send with its record. */
+  private readonly reportOf = (loop: string): string | undefined =>
+    this.ownerships.get(loop)?.report(this.clock.now());
+
   private async tick(signal: AbortSignal): Promise<void> {
     if (!this.retiring) this.watch.keep();
     const sent = this.clock.now();
@@ -226,7 +302,7 @@ export class ClusterNode {
     // and sends no run: a heartbeat carrying thousands of them may take longer than that, every
     // time. They go with the next heartbeat if the session lived on, and are dropped with the
     // loops if not.
-    const runs = valid ? this.records.take(sent) : NO_RUNS;
+    const runs = valid ? this.records.take(sent, undefined, this.reportOf) : NO_RUNS;
     const timeout = valid ? Math.max(1, this.validUntil - sent) : this.options.retryPeriod;
     // The names go with a join, a new digest, and every beat of a member past its renew
     // deadline: its session may have ended, and a new one starts with the names the beat carries.
@@ -261,7 +337,14 @@ export class ClusterNode {
       const changed = await this.controls.sync(result.controlVersion, (call) =>
         storeCall(call, 'controls', this.options.renewDeadline, this.clock, signal),
       );
-      for (const loop of changed) this.ownerships.get(loop)?.onControl?.(this.controls.of(loop));
+      const first = this.controls.first;
+      for (const loop of changed) {
+        const o = this.ownerships.get(loop);
+        if (o === undefined) continue;
+        const control = this.controls.of(loop);
+        o.onControl?.(control);
+        this.offer(o, control, first);
+      }
     } catch (error) {
       // Claims wait for the controls: a loop paused cluster-wide must not run here first.
       if (!this.controls.known) return this.failures.failed('controls', error, signal);
@@ -406,10 +489,8 @@ export class ClusterNode {
   private release(loops: LoopOwnership[]): Promise<void> {
     const owned = loops.filter((o) => o.token !== undefined);
     const now = this.clock.now();
-    const runs = this.records.take(
-      now,
-      owned.map((o) => o.name),
-    ).runs;
+    const names = owned.map((o) => o.name);
+    const runs = this.records.take(now, names, this.reportOf).runs;
     const items = owned.map((o) => ({ loop: o.name, token: o.token! }));
     const timeout = this.options.renewDeadline;
     const call = (): Promise<readonly string[]> =>
@@ -435,6 +516,7 @@ export class ClusterNode {
 
   private async leave(left: boolean, bound: number): Promise<void> {
     this.retiring = true;
+    this.life.abort();
     const began = this.clock.now();
     await this.loop.stop();
     await Promise.all(this.releasing);
@@ -455,7 +537,7 @@ export class ClusterNode {
     }
     const owned = [...this.ownerships.values()].filter((o) => o.state !== 'unowned').length;
     const timeout = Math.max(1, began + bound - this.clock.now());
-    const runs = this.records.take(this.clock.now()).runs;
+    const runs = this.records.take(this.clock.now(), undefined, this.reportOf).runs;
     try {
       const call = () => this.store.leave(this.name, this.identity, session, runs, { timeout });
       await storeCall(call, 'leave', timeout, this.clock, new AbortController().signal);

@@ -9,6 +9,9 @@ export interface HeldControl {
   readonly at: number | undefined;
   /** The merged overrides, parsed; `undefined`: none. */
   readonly overrides: Readonly<Record<string, unknown>> | undefined;
+  /** The last trigger asked for, and when (on this replica's clock). */
+  readonly trigger: string | undefined;
+  readonly triggerAt: number | undefined;
 }
 
 /**
@@ -27,6 +30,12 @@ export class LoopControls {
     private readonly cluster: string,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * Whether the last fetch was the first: what it found was asked before this replica heard of
+   * anything (a trigger then may be old, or served by an earlier owner).
+   */
+  first = false;
 
   /** Whether the controls were fetched at least once. */
   get known(): boolean {
@@ -62,6 +71,7 @@ export class LoopControls {
       this.held.delete(loop);
       changed.push(loop);
     }
+    this.first = this.version === undefined;
     this.version = fetched;
     return changed;
   }
@@ -76,6 +86,8 @@ export class LoopControls {
       by: change.state === undefined ? old?.by : change.by,
       at: change.state === undefined ? old?.at : this.clock.now(),
       overrides: fields === undefined ? old?.overrides : { ...old?.overrides, ...fields },
+      trigger: change.trigger ?? old?.trigger,
+      triggerAt: change.trigger === undefined ? old?.triggerAt : this.clock.now(),
     });
   }
 }
@@ -86,6 +98,8 @@ function heldOf(control: LoopControl, at: number): HeldControl {
     by: control.by,
     at: control.ago === undefined ? undefined : at - control.ago,
     overrides: control.overrides === undefined ? undefined : parse(control.overrides),
+    trigger: control.trigger,
+    triggerAt: control.triggerAgo === undefined ? undefined : at - control.triggerAgo,
   };
 }
 
@@ -94,6 +108,7 @@ function sameControl(a: HeldControl | undefined, b: HeldControl): boolean {
     a !== undefined &&
     a.state === b.state &&
     a.by === b.by &&
+    a.trigger === b.trigger &&
     JSON.stringify(a.overrides) === JSON.stringify(b.overrides)
   );
 }

@@ -1,5 +1,6 @@
 import type { LastRun } from './cluster-store.js';
 import type { HeldControl } from './loop-controls.js';
+import { encodeReport, MAX_TRIGGERS, type RunReport, type TriggerState } from './run-report.js';
 
 /** What an ownership needs of its managed loop. Internal. */
 export interface OwnedLoopHandle {
@@ -9,6 +10,8 @@ export interface OwnedLoopHandle {
   readonly inFlight: boolean;
   /** Resolves once no run is in flight. */
   idle(): Promise<void>;
+  /** Runs an iteration now, after the one in flight; resolves once it settled (or did not run). */
+  trigger(): Promise<void>;
 }
 
 /** What an ownership needs of its cluster node. Internal. */
@@ -17,6 +20,10 @@ export interface OwnershipHost {
   valid(now: number): boolean;
   runStarted(ownership: LoopOwnership, now: number): void;
   runEnded(ownership: LoopOwnership, now: number): void;
+  /** The loop's report changed though no run started or ended: send it with the next call. */
+  touched(ownership: LoopOwnership): void;
+  /** Sends the records now rather than at the next heartbeat (a cluster-wide trigger waits). */
+  flush(): void;
 }
 
 /**
@@ -38,6 +45,12 @@ export class LoopOwnership {
     undefined;
   /** Told when the loop's cluster-wide control changed (the Nest layer applies it). */
   onControl: ((control: HeldControl | undefined) => void) | undefined = undefined;
+  /** What the owner reports of the loop with its run records (the Nest layer sets it). */
+  reporter: ((now: number) => RunReport) | undefined = undefined;
+  /** The last cluster-wide trigger this replica heard of: each is taken once, if at all. */
+  seenTrigger: string | undefined = undefined;
+  /** The cluster-wide triggers this replica took as the owner, latest last, and how far each got. */
+  private taken: TriggerState[] = [];
   /** The previous owner's last run, and the clock time the claim's answer came. */
   private resume: { readonly lastRun: LastRun; readonly at: number } | undefined = undefined;
 
@@ -72,10 +85,48 @@ export class LoopOwnership {
 
   runStarted(now: number): void {
     this.host.runStarted(this, now);
+    // The first run to start after a trigger was taken serves it (ManagedLoop.trigger's rule).
+    this.progress('queued', 'running');
   }
 
   runEnded(now: number): void {
     this.host.runEnded(this, now);
+    this.progress('running', 'settled');
+  }
+
+  /**
+   * Runs a cluster-wide trigger asked of this replica as the owner: reported as queued (behind
+   * the run in flight), running, and settled or skipped (the loop stopped, or moved, first), each
+   * sent at once for the caller that waits on another replica.
+   */
+  takeTrigger(id: string): void {
+    this.taken.push({ id, state: 'queued' });
+    if (this.taken.length > MAX_TRIGGERS) this.taken.shift();
+    this.sendNow();
+    void this.loop?.trigger().then(() => this.progress('queued', 'skipped', id));
+  }
+
+  /** The report sent with this loop's run records (JSON text); `undefined` without a reporter. */
+  report(now: number): string | undefined {
+    const report = this.reporter?.(now);
+    if (report === undefined) return undefined;
+    return encodeReport(this.taken.length === 0 ? report : { ...report, triggers: this.taken });
+  }
+
+  /** Moves the taken triggers (or the one with `id`) from `from` to `to`, and sends the change. */
+  private progress(from: TriggerState['state'], to: TriggerState['state'], id?: string): void {
+    let moved = false;
+    this.taken = this.taken.map((t) => {
+      if (t.state !== from || (id !== undefined && t.id !== id)) return t;
+      moved = true;
+      return { id: t.id, state: to };
+    });
+    if (moved) this.sendNow();
+  }
+
+  private sendNow(): void {
+    this.host.touched(this);
+    this.host.flush();
   }
 
   /** The store gave this replica the loop with `token`, at clock time `at`. */
@@ -94,6 +145,7 @@ export class LoopOwnership {
     this.token = undefined;
     this.owner = owner;
     this.resume = undefined;
+    this.taken = [];
     if (was === 'owned') this.loop?.gateChanged();
   }
 

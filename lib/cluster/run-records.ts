@@ -39,15 +39,31 @@ export class RunRecords {
     this.dirty.add(loop);
   }
 
-  /** The records not yet confirmed, of `loops` (default all), as durations before `now`. */
-  take(now: number, loops?: Iterable<string>): Sent {
+  /** The loop's report changed: its record goes again with the next call (if it has one). */
+  touched(loop: string): void {
+    const entry = this.entries.get(loop);
+    if (entry === undefined) return;
+    entry.version++;
+    this.dirty.add(loop);
+  }
+
+  /**
+   * The records not yet confirmed, of `loops` (default all), as durations before `now`, each
+   * with the report `reportOf` makes at this moment.
+   */
+  take(
+    now: number,
+    loops?: Iterable<string>,
+    reportOf: (loop: string) => string | undefined = () => undefined,
+  ): Sent {
     const runs: RunRecord[] = [];
     const versions = new Map<string, number>();
     for (const loop of loops ?? this.dirty) {
       const e = this.entries.get(loop);
       if (e === undefined || !this.dirty.has(loop)) continue;
       const endedAgo = e.endedAt === undefined ? undefined : now - e.endedAt;
-      runs.push({ loop, token: e.token, startedAgo: now - e.startedAt, endedAgo });
+      const report = reportOf(loop);
+      runs.push({ loop, token: e.token, startedAgo: now - e.startedAt, endedAgo, report });
       versions.set(loop, e.version);
     }
     return { runs, versions };

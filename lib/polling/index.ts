@@ -13,6 +13,7 @@ export type {
   LoopStatus,
   LoopEvent,
   MemberStatus,
+  StatusOptions,
   PollingContext,
   PollingFn,
 } from './polling.interfaces.js';

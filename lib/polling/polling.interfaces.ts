@@ -31,14 +31,38 @@ export interface LoopStatus {
   runningSince?: Date;
   lastStartedAt?: Date;
   lastSucceededAt?: Date;
-  /** What the last failed run threw; kept after a success (see `consecutiveFailures`). */
+  /** When the last run settled (succeeded, failed, or stopped). */
+  lastEndedAt?: Date;
+  /** How the last settled run ended; absent before the first. */
+  lastOutcome?: 'succeeded' | 'failed';
+  /**
+   * What the last failed run threw; kept after a success (see `consecutiveFailures`). Absent in
+   * the cluster view of a loop another replica runs: see `lastErrorMessage`.
+   */
   lastError?: unknown;
+  /** `lastError` in one line (its name and message, at most 300 characters). */
+  lastErrorMessage?: string;
   /** When the next run is planned; absent when stopped, running sliding, or about to be planned. */
   nextRunAt?: Date;
   /** While `'paused'`: the identity of the replica whose `stop()` paused it. */
   pausedBy?: string;
   /** While `'paused'`: when it was paused (by the store's clock, seen from this replica's). */
   pausedAt?: Date;
+  /**
+   * In the cluster view (`list({ cluster: true })`) of a loop another replica runs: when its
+   * owner last reported it (the run fields come from that report, counted by the owner).
+   */
+  reportedAt?: Date;
+}
+
+/** Options of {@link PollingRegistry.list} and {@link PollingRegistry.get}. */
+export interface StatusOptions {
+  /**
+   * `true`: the cluster's view of the spread and leader loops, read from the store in one call
+   * (owner, state, last run and next run as their owner reported them); the promise rejects
+   * within the renew deadline if the store does not answer. Default `false`: this replica's view.
+   */
+  cluster?: boolean;
 }
 
 /** A live replica of the cluster, from {@link PollingRegistry.members}. */

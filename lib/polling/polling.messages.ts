@@ -51,6 +51,8 @@ export const messages = {
   unknownLoop: (where: string, name: unknown) => `${where}: no loop is named ${show(name)}`,
   badOverrides: (name: string, error: unknown) =>
     `Loop ${show(name)}: the cluster-wide overrides in the store do not apply to this version of it (${error instanceof Error ? error.message : String(error)}); it keeps its own settings`,
+  clusterViewFailed: (where: string, error: string) =>
+    `${where}: could not read the cluster's view of the loops from the store (${error})`,
   controlFailed: (where: string, name: string, error: string) =>
     `${where}: could not change loop ${show(name)} cluster-wide (${error}); nothing was changed`,
   backoffMax: (where: string, name: string | undefined, initial: number, max: number) =>

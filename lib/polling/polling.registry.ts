@@ -2,7 +2,13 @@ import type { Observable } from 'rxjs';
 import type { LeaderElector } from '../leader/leader-elector.js';
 import { type CheckedOptions, checkFunction } from '../wait/internal.js';
 import { nowOf, statusOf } from './loop-status.mapper.js';
-import type { LoopEvent, LoopStatus, MemberStatus, PollingFn } from './polling.interfaces.js';
+import type {
+  LoopEvent,
+  LoopStatus,
+  MemberStatus,
+  PollingFn,
+  StatusOptions,
+} from './polling.interfaces.js';
 import { messages } from './polling.messages.js';
 import { planChanges, planDefinition } from './until-options.checker.js';
 import type { LoopChanges, LoopDefinition } from './until.options.js';
@@ -10,7 +16,7 @@ import { WaitOrchestrator } from './wait.orchestrator.js';
 import type { WaitModuleOptions } from './wait-module.options.js';
 
 /** `run()`'s promise, or a rejection with what it threw: a promise API never throws. */
-function rejecting(run: () => Promise<void>): Promise<void> {
+function rejecting<T = void>(run: () => Promise<T>): Promise<T> {
   try {
     return run();
   } catch (error) {
@@ -119,13 +125,21 @@ export class PollingRegistry {
    * Runs an iteration now, after the one in flight (calls made meanwhile share one run), also on
    * a stopped loop. Resolves when it has settled; its error is logged and kept in the status, not
    * thrown here. Resolves without a run if the loop is stopped before the run starts.
+   *
+   * A `'spread'` or `'leader'` loop on a cluster store that another replica owns is run there:
+   * the trigger is kept in the store, the owner runs it once, and the promise resolves when that
+   * run has settled (its outcome in `list({ cluster: true })`). It rejects, naming the loop: at
+   * once if the loop is paused cluster-wide; within the renew deadline if the store did not take
+   * the trigger (nothing was asked); within the lease duration if no live owner took it (it did
+   * not run); when that owner is lost before the run settled; and on shutdown.
    */
   trigger(name: string): Promise<void> {
     return rejecting(() => {
       const where = 'PollingRegistry.trigger()';
       const loop = this.#orchestrator.find(name, where);
       if (this.#orchestrator.closed) throw new Error(messages.closed(where));
-      return loop.trigger();
+      const remote = this.#orchestrator.triggerRemote(loop, where);
+      return remote === false ? loop.trigger() : remote;
     });
   }
 
@@ -160,10 +174,24 @@ export class PollingRegistry {
     return this.#orchestrator.members();
   }
 
-  /** The status of one loop. */
-  get(name: string): LoopStatus {
-    const loop = this.#orchestrator.find(name, 'PollingRegistry.get()');
+  /** The status of one loop, as this replica sees it; throws for an unknown loop. */
+  get(name: string): LoopStatus;
+  /**
+   * With `{ cluster: true }`: the status of one loop as the cluster sees it (see
+   * {@link StatusOptions}); rejects for an unknown loop.
+   */
+  get(name: string, options: StatusOptions & { cluster: true }): Promise<LoopStatus>;
+  get(name: string, options?: StatusOptions): LoopStatus | Promise<LoopStatus> {
+    const where = 'PollingRegistry.get()';
     const orchestrator = this.#orchestrator;
+    if (options?.cluster === true) {
+      return rejecting(async () => {
+        const loop = orchestrator.find(name, where);
+        const [status] = await orchestrator.clusterStatuses([loop], where);
+        return status;
+      }) as Promise<LoopStatus>;
+    }
+    const loop = orchestrator.find(name, where);
     return statusOf(loop, orchestrator.options.clock, orchestrator.placed(loop));
   }
 
@@ -172,9 +200,21 @@ export class PollingRegistry {
     return this.#orchestrator.loops.has(name);
   }
 
-  /** The status of every loop, in the order they were added. */
-  list(): LoopStatus[] {
+  /** The status of every loop, in the order they were added, as this replica sees it. */
+  list(): LoopStatus[];
+  /**
+   * With `{ cluster: true }`: the status of every loop as the cluster sees it (see
+   * {@link StatusOptions}): one store call whatever the number of loops.
+   */
+  list(options: StatusOptions & { cluster: true }): Promise<LoopStatus[]>;
+  list(options?: StatusOptions): LoopStatus[] | Promise<LoopStatus[]> {
     const orchestrator = this.#orchestrator;
+    if (options?.cluster === true) {
+      return orchestrator.clusterStatuses(
+        [...orchestrator.loops.values()],
+        'PollingRegistry.list()',
+      );
+    }
     const { clock } = orchestrator.options;
     return [...orchestrator.loops.values()].map((loop) =>
       statusOf(loop, clock, orchestrator.placed(loop)),

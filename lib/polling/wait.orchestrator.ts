@@ -14,8 +14,8 @@ import type { Placement } from '../cluster/cluster-options.js';
 import { isClusterStore } from '../cluster/cluster-store.js';
 import { LoopOwnership } from '../cluster/loop-ownership.js';
 import { LeaderLoopGate, ownershipOf } from '../cluster/leader-loop-gate.js';
-import type { MemberStatus, PollingFn } from './polling.interfaces.js';
-import { dateOf } from './loop-status.mapper.js';
+import type { LoopStatus, MemberStatus, PollingFn } from './polling.interfaces.js';
+import { clusterStatusOf, dateOf, reportOf, statusOf } from './loop-status.mapper.js';
 import { ManagedLoop } from './loop/managed-loop.js';
 import type { LoopGate, LoopHost, LoopSettings } from './loop/loop-settings.js';
 import { LoopTelemetry } from '../telemetry/loop-telemetry.js';
@@ -151,6 +151,7 @@ export class WaitOrchestrator
     if (placement === 'leader') this.elector!.attach(loop);
     if (ownership !== undefined) {
       ownership.loop = loop;
+      ownership.reporter = (now) => reportOf(loop, now);
       const follow = followControl(loop, ownership, this.logger, () => this.closed);
       const held = this.node!.controlOf(name);
       if (held !== undefined) follow(held);
@@ -201,6 +202,53 @@ export class WaitOrchestrator
     return this.node.control(loop.name, full).catch((error: unknown) => {
       throw new Error(messages.controlFailed(where, loop.name, describe(error)), { cause: error });
     });
+  }
+
+  /**
+   * Runs a spread or leader loop this replica does not own on its owner (see
+   * `ClusterNode.trigger`); `false` for a loop that runs here (an `'every'` loop, a leader loop
+   * on a store without the cluster calls, a loop owned here). Rejects at once, naming `where`,
+   * for a loop paused cluster-wide, and as the node does otherwise.
+   */
+  triggerRemote(loop: ManagedLoop, where: string): Promise<void> | false {
+    const ownership = ownershipOf(loop.gate);
+    const node = this.node;
+    if (ownership === undefined || node === undefined || ownership.state === 'owned') return false;
+    if (ownership.paused !== undefined) {
+      const error = new Error(
+        `${where}: ${clusterMessages.triggerPaused(loop.name, ownership.paused.by)}`,
+      );
+      return Promise.reject(error);
+    }
+    return node.trigger(loop.name).catch((error: unknown) => {
+      throw new Error(`${where}: ${describe(error)}`, { cause: error });
+    });
+  }
+
+  /**
+   * The status of each of `loops` as the cluster sees it: a spread or leader loop another
+   * replica runs (or none does) from the store, in one call for all of them; the others as this
+   * replica sees them. Rejects naming `where` if the store does not answer in the renew deadline.
+   */
+  async clusterStatuses(loops: readonly ManagedLoop[], where: string): Promise<LoopStatus[]> {
+    const { clock } = this.options;
+    const local = loops.map((loop) => statusOf(loop, clock, this.placed(loop)));
+    const node = this.node;
+    const remote = loops.filter((l) => ownershipOf(l.gate)?.state !== undefined && !ownsHere(l));
+    if (node === undefined || remote.length === 0) return local;
+    let runs;
+    try {
+      runs = await node.loopRuns(remote.map((l) => l.name));
+    } catch (error) {
+      throw new Error(messages.clusterViewFailed(where, describe(error)), { cause: error });
+    }
+    const at = clock.now();
+    const byName = new Map(runs.map((r) => [r.loop, r]));
+    return local.map((status, i) =>
+      ownershipOf(loops[i].gate) === undefined || ownsHere(loops[i])
+        ? status
+        : clusterStatusOf(status, byName.get(status.name), clock, at),
+    );
   }
 
   /** The live members of the cluster as this replica last heard from the store; none without one. */
@@ -323,6 +371,11 @@ export class WaitOrchestrator
     this.telemetry?.close();
     this.observer.complete();
   }
+}
+
+/** Whether this replica holds the loop's claim in the store: its own status is the freshest. */
+function ownsHere(loop: ManagedLoop): boolean {
+  return ownershipOf(loop.gate)?.state === 'owned';
 }
 
 /** The changes of an `update()`, checked, as JSON text: what the store keeps. Internal. */

@@ -31,6 +31,8 @@ export class ManagedLoop {
    * returned synchronously, the time its batch began.
    */
   lastSucceededAt: number | undefined = undefined;
+  /** As {@link ManagedLoop.runningSince}: when the last run settled (succeeded, failed, stopped). */
+  lastEndedAt: number | undefined = undefined;
   lastError: unknown = undefined;
   /** Whether the loop should be running: set by start(), cleared by stop(). */
   private shouldRun = false;
@@ -262,8 +264,9 @@ export class ManagedLoop {
   }
 
   private release(): void {
-    const gate = this.gate;
-    if (gate?.runEnded !== undefined) gate.runEnded(this.clock.now());
+    const now = this.clock.now();
+    this.lastEndedAt = Math.floor(now);
+    this.gate?.runEnded?.(now);
     this.waiters?.runSettled();
   }
 }
