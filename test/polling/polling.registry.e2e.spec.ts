@@ -360,8 +360,34 @@ describe('status and events$', () => {
       runningSince: new Date(0),
       lastStartedAt: new Date(60_000),
       lastSucceededAt: new Date(60_000),
+      lastEndedAt: new Date(60_000),
+      lastOutcome: 'succeeded',
       lastError: undefined,
       nextRunAt: new Date(120_000),
+    });
+  });
+
+  it('a failed run: lastOutcome, lastError and its one-line message; kept after a success', async () => {
+    let fail = true;
+    registry.add(
+      'flaky',
+      () => {
+        if (fail) throw new TypeError('bad <input>');
+      },
+      { period: '1s' },
+    );
+    await clock.advance('1ms');
+    expect(registry.get('flaky')).toMatchObject({
+      lastOutcome: 'failed',
+      lastErrorMessage: 'TypeError: bad <input>',
+    });
+    expect(registry.get('flaky').lastError).toBeInstanceOf(TypeError);
+    fail = false;
+    await clock.advance('1s');
+    expect(registry.get('flaky')).toMatchObject({
+      lastOutcome: 'succeeded',
+      lastErrorMessage: 'TypeError: bad <input>',
+      lastEndedAt: new Date(1000),
     });
   });
 
