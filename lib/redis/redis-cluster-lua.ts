@@ -12,8 +12,8 @@ import { CLOCK } from './redis-scripts.js';
  * 5 runs: loop -> 'writtenAt startedAgo endedAgo' of its last recorded run: when the server
  *   wrote it, and the owner's durations before that ('-': no end)
  * 6 sessions: the session counter (a string)
- * 7 controls: loop -> the JSON of its control, {state, by, at, overrides} (see
- *   redis-control-scripts.ts)
+ * 7 controls: loop -> the JSON of its control, {state, by, at, overrides, trigger, triggerAt}
+ *   (see redis-control-scripts.ts)
  * 8 cversion: the controls' version counter (a string)
  *
  * Times are server ms with 3 decimals, sessions and tokens integers, written by string.format; the
