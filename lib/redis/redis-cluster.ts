@@ -194,6 +194,8 @@ export class RedisCluster {
       for (const run of valid) {
         const ended = Number.isFinite(run.endedAgo) ? String(run.endedAgo) : '-';
         args.push(run.loop, String(run.token), String(run.startedAgo), ended);
+        // A flag beside the text: any string, the empty one too, is a report kept as sent.
+        args.push(run.report === undefined ? '0' : '1', run.report ?? '');
       }
       args.push(this.channel(cluster), cluster);
     }
@@ -213,6 +215,7 @@ const KEY_PARTS = [
   'sessions',
   'controls',
   'cversion',
+  'reports',
 ];
 
 /** A run as the runs hash keeps it (see redis-cluster-lua.ts), as durations before `now`. */
