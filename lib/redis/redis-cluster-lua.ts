@@ -12,9 +12,12 @@ import { CLOCK } from './redis-scripts.js';
  * 5 runs: loop -> 'writtenAt startedAgo endedAgo' of its last recorded run: when the server
  *   wrote it, and the owner's durations before that ('-': no end)
  * 6 sessions: the session counter (a string)
- * 7 controls: loop -> the JSON of its control, {state, by, at, overrides} (see
- *   redis-control-scripts.ts)
+ * 7 controls: loop -> the JSON of its control, {state, by, at, overrides, trigger, triggerAt}
+ *   (see redis-control-scripts.ts)
  * 8 cversion: the controls' version counter (a string)
+ * 9 reports: loop -> the report written with its last recorded run, its JSON text as sent (none:
+ *   no field); its time is the run's writtenAt. A hash of its own, not a part of the run: claims
+ *   answer the runs, and need not carry every report over the wire.
  *
  * Times are server ms with 3 decimals, sessions and tokens integers, written by string.format; the
  * free-form part of a record (digest, identity) comes last, so it may hold any character. A call
@@ -94,23 +97,42 @@ local function owns(o, token, identity, wanted)
   local by = owner(o)
   return by ~= false and by.identity == identity
 end
--- The run records at ARGV[p]: a count, then loop, token, startedAgo, endedAgo ('-' in flight)
--- each. Answers where the arguments after them start.
+-- Writes each loop's report (false: none, so an earlier one is dropped). A map, so that when a
+-- loop has two records in one call the last one wins, as its run does.
+local function report(reports)
+  local kept, k, dropped, d = {}, 0, {}, 0
+  for loop, text in pairs(reports) do
+    if text then
+      kept[k + 1], kept[k + 2] = loop, text
+      k = k + 2
+    else
+      d = d + 1
+      dropped[d] = loop
+    end
+  end
+  hset(KEYS[9], kept, k)
+  if d > 0 then redis.call('HDEL', KEYS[9], unpack(dropped, 1, d)) end
+end
+-- The run records at ARGV[p]: a count, then loop, token, startedAgo, endedAgo ('-' in flight),
+-- '1' when a report follows ('0' not), the report each. Answers where the arguments after them
+-- start.
 local function record(identity, p)
   local n = tonumber(ARGV[p])
-  chunks(n, function(k) return ARGV[p + 4 * k - 3] end, function(names, offset)
+  chunks(n, function(k) return ARGV[p + 6 * k - 5] end, function(names, offset)
     local o = redis.call('HMGET', KEYS[3], unpack(names))
     local tk = redis.call('HMGET', KEYS[4], unpack(names))
-    local out, c = {}, 0
+    local out, c, reports = {}, 0, {}
     for k = 1, #names do
-      local base = p + 4 * (offset + k) - 3
+      local base = p + 6 * (offset + k) - 5
       if owns(o[k], tk[k], identity, ARGV[base + 1]) then
         out[c + 1] = names[k]
         out[c + 2] = nowText .. ' ' .. ARGV[base + 2] .. ' ' .. ARGV[base + 3]
         c = c + 2
+        reports[names[k]] = ARGV[base + 4] == '1' and ARGV[base + 5]
       end
     end
     hset(KEYS[5], out, c)
+    report(reports)
   end)
-  return p + 1 + 4 * n
+  return p + 1 + 6 * n
 end`;

@@ -139,3 +139,54 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[p], ARGV[p + 1])
 return {1, nowText}`;
+
+/**
+ * ARGV: '1' then the loops, or '0' for every loop with a claim or a record; deadline. Writes
+ * nothing. Five values a loop that has a claim or a record (the others are left out): its index
+ * (from 0) among the loops given, or its name; the identity and token of its claim while the
+ * claim's session is alive (nil, nil: none); its last run (nil: none); its report (nil: none).
+ */
+export const LOOP_RUNS = `${CLUSTER}
+-- Every loop with a claim or a record, once each. The tokens outlive the claims, and a record is
+-- only written under a token, so they name them all unless keys were lost one by one (evicted):
+-- the owners and runs are read too.
+local function known()
+  local loops, n, seen = {}, 0, {}
+  for _, key in ipairs({KEYS[4], KEYS[3], KEYS[5]}) do
+    for _, loop in ipairs(redis.call('HKEYS', key)) do
+      if not seen[loop] then
+        seen[loop] = true
+        n = n + 1
+        loops[n] = loop
+      end
+    end
+  end
+  return loops
+end
+local given = ARGV[1] == '1'
+local all = given and {} or known()
+local n = given and #ARGV - 2 or #all
+local function name(k)
+  if given then return ARGV[k + 1] end
+  return all[k]
+end
+local reply, r = {1, nowText}, 2
+chunks(n, name, function(names, offset)
+  local o = redis.call('HMGET', KEYS[3], unpack(names))
+  local tk = redis.call('HMGET', KEYS[4], unpack(names))
+  local runs = redis.call('HMGET', KEYS[5], unpack(names))
+  local reports = redis.call('HMGET', KEYS[9], unpack(names))
+  for k = 1, #names do
+    if o[k] or tk[k] or runs[k] then
+      -- The owner as CLAIM sees it: an owner record whose session is alive holds the loop.
+      local by = o[k] and owner(o[k])
+      local live = by and alive(by.identity, by.session) or false
+      reply[r + 1] = given and offset + k - 1 or names[k]
+      reply[r + 2] = live and by.identity
+      reply[r + 3] = live and tk[k]
+      reply[r + 4], reply[r + 5] = runs[k], reports[k]
+      r = r + 5
+    end
+  end
+end)
+return reply`;

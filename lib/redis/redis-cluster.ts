@@ -7,11 +7,19 @@ import type {
   Heartbeat,
   HeartbeatResult,
   LastRun,
+  LoopRun,
   OwnedLoop,
   RunRecord,
 } from '../cluster/cluster-store.js';
 import type { LeaseCallOptions, LeaseWatch } from '../leader/lease-store.js';
-import { CLAIM, HEARTBEAT, LEAVE, MEMBER_LOOPS, RELEASE_LOOPS } from './redis-cluster-scripts.js';
+import {
+  CLAIM,
+  HEARTBEAT,
+  LEAVE,
+  LOOP_RUNS,
+  MEMBER_LOOPS,
+  RELEASE_LOOPS,
+} from './redis-cluster-scripts.js';
 import { CONTROL_LOOP, CONTROLS } from './redis-control-scripts.js';
 import { controlArgs, toControls } from './redis-controls.js';
 import type { RedisReleaseWatch } from './redis-release-watch.js';
@@ -27,7 +35,9 @@ export type ScriptRunner = <R extends Reply>(
   run: (redis: Redis, deadline: string) => Promise<unknown>,
 ) => Promise<R>;
 
-type Answer = readonly [number, string, ...(string | number | null)[]];
+type Value = string | number | null;
+
+type Answer = readonly [number, string, ...Value[]];
 
 /**
  * The cluster calls of a `RedisLeaseStore` (see `ClusterStore`), one script each. A cluster's keys
@@ -149,6 +159,24 @@ export class RedisCluster {
     return toControls(Number(reply[1]), reply.slice(2));
   }
 
+  async loopRuns(
+    cluster: string,
+    loops: readonly string[] | undefined,
+    options?: LeaseCallOptions,
+  ): Promise<readonly LoopRun[]> {
+    if (loops?.length === 0) return [];
+    const args = loops === undefined ? ['0'] : ['1', ...loops];
+    const reply = await this.call('loopRuns', LOOP_RUNS, cluster, args, options);
+    const now = Number(reply[1]);
+    const runs: LoopRun[] = [];
+    for (let i = 2; i + 4 < reply.length; i += 5) {
+      // Loops asked for come back as indexes, as releaseLoops answers them; the others by name.
+      const loop = loops === undefined ? String(reply[i]) : loops[Number(reply[i])];
+      runs.push(loopRun(now, loop, reply[i + 1], reply[i + 2], reply[i + 3], reply[i + 4]));
+    }
+    return runs;
+  }
+
   async watch(cluster: string, onChange: () => void): Promise<LeaseWatch> {
     const watch = await this.watches.watch(this.channel(cluster), onChange);
     // The release watch's subscription says active after close; a closed watch must not.
@@ -194,6 +222,8 @@ export class RedisCluster {
       for (const run of valid) {
         const ended = Number.isFinite(run.endedAgo) ? String(run.endedAgo) : '-';
         args.push(run.loop, String(run.token), String(run.startedAgo), ended);
+        // A flag beside the text: any string, the empty one too, is a report kept as sent.
+        args.push(run.report === undefined ? '0' : '1', run.report ?? '');
       }
       args.push(this.channel(cluster), cluster);
     }
@@ -213,10 +243,32 @@ const KEY_PARTS = [
   'sessions',
   'controls',
   'cversion',
+  'reports',
 ];
 
+/** One loop of LOOP_RUNS' answer: its live owner and token (nil: none), run and report. */
+function loopRun(
+  now: number,
+  loop: string,
+  owner: Value,
+  token: Value,
+  run: Value,
+  report: Value,
+): LoopRun {
+  const live = owner !== null;
+  return {
+    loop,
+    owner: live ? String(owner) : undefined,
+    token: live && token !== null ? Number(token) : undefined,
+    lastRun: lastRun(now, run),
+    report: report === null ? undefined : String(report),
+    // The report is written with the run, at the run's writtenAt.
+    reportedAgo: run === null ? undefined : now - Number(String(run).split(' ', 1)[0]),
+  };
+}
+
 /** A run as the runs hash keeps it (see redis-cluster-lua.ts), as durations before `now`. */
-function lastRun(now: number, run: string | number | null): LastRun | undefined {
+function lastRun(now: number, run: Value): LastRun | undefined {
   if (run === null) return undefined;
   const [written, started, ended] = String(run).split(' ');
   const since = now - Number(written);

@@ -8,15 +8,16 @@ import { messages } from '../leader/leader-messages.js';
 
 /**
  * CONTROL_LOOP's arguments for `change` on `loop`, before the channel, name and deadline. The
+ * trigger goes as a flag and its id, so that any string, the empty one too, is an id. The
  * overrides go as one field and value text each, so that the script merges them without
  * re-encoding a value; throws a TypeError when they are not the JSON text of an object.
  */
 export function controlArgs(loop: string, change: ControlChange): string[] {
-  const { state, by, overrides } = change;
+  const { state, by, overrides, trigger } = change;
   if (state !== undefined && state !== 'paused' && state !== 'started') {
     throw new TypeError(messages.controlState(state));
   }
-  const args = [loop, state ?? '', by];
+  const args = [loop, state ?? '', by, trigger === undefined ? '0' : '1', trigger ?? ''];
   if (overrides === undefined) {
     args.push('-');
     return args;
@@ -50,16 +51,18 @@ function toControl(now: number, loop: string, text: string): LoopControl | undef
     return undefined;
   }
   if (record === null || typeof record !== 'object') return undefined;
-  const { state, by, at, overrides } = record as Record<string, unknown>;
+  const { state, by, at, overrides, trigger, triggerAt } = record as Record<string, unknown>;
   const known = state === 'paused' || state === 'started';
+  // A trigger stands apart from the state: one may be asked of a loop that was never paused.
+  const triggered = typeof trigger === 'string';
   return {
     loop,
     state: known ? state : undefined,
     by: known && typeof by === 'string' ? by : undefined,
     ago: known && typeof at === 'string' ? now - Number(at) : undefined,
     overrides: overridesText(overrides),
-    trigger: undefined,
-    triggerAgo: undefined,
+    trigger: triggered ? trigger : undefined,
+    triggerAgo: triggered && typeof triggerAt === 'string' ? now - Number(triggerAt) : undefined,
   };
 }
 

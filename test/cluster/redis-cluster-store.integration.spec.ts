@@ -1,5 +1,6 @@
+import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
-import type { Heartbeat } from '../../lib/cluster/cluster-store.js';
+import type { Heartbeat, LoopRun } from '../../lib/cluster/cluster-store.js';
 import { RedisLeaseStore } from '../../lib/redis/index.js';
 import { REDIS_URL, describeWith, unique } from '../leader/servers.js';
 import { clusterStoreContract } from './cluster-store.contract.js';
@@ -259,6 +260,92 @@ describeRedis('RedisLeaseStore: the cluster contract', () => {
         expect(r.token).toBeGreaterThan(owned[i].token);
         expect(r.lastRun!.endedAgo).toBeGreaterThanOrEqual(10);
       });
+    });
+
+    it('answers the runs of 1,000 loops, of any name, in one command', async () => {
+      const c = cluster();
+      // A client of the test's own, so that every command the store sends on it is counted.
+      const client = new Redis(REDIS_URL);
+      const counted = new RedisLeaseStore({ client, keyPrefix: prefix });
+      stores.push(counted);
+      try {
+        const odd = ['', 'q"uote', "it's", 'new\nline', ':*?%_[]', '}{cluster:x}', 'ü ✓ \u2028'];
+        const loops = [...odd, ...Array.from({ length: 1000 - odd.length }, (_, i) => `loop ${i}`)];
+        const a = await store.heartbeat(c, join('a', { loops }));
+        const claimed = await store.claimLoops(c, 'a', a.session, loops);
+        const owned = claimed.map((r) => ({ loop: r.loop, token: (r as { token: number }).token }));
+        const runs = owned.map((o, i) => ({ ...o, startedAgo: 5, report: `{"i":${i}}` }));
+        await store.heartbeat(c, join('a', { session: a.session, runs }));
+        await counted.loopRuns(c, ['warm-up']);
+        const sent = jest.spyOn(client, 'sendCommand');
+        const all = await counted.loopRuns(c);
+        const some = await counted.loopRuns(c, [...loops].reverse());
+        expect(sent).toHaveBeenCalledTimes(2);
+        sent.mockRestore();
+        const expected = owned.map((o, i) => [o.loop, 'a', o.token, `{"i":${i}}`]);
+        const row = (r: LoopRun) => [r.loop, r.owner, r.token, r.report];
+        expect(some.map(row)).toEqual([...expected].reverse());
+        const byName = (p: unknown[], q: unknown[]) => (String(p[0]) < String(q[0]) ? -1 : 1);
+        expect(all.map(row).sort(byName)).toEqual([...expected].sort(byName));
+      } finally {
+        client.disconnect();
+      }
+    });
+
+    it('keeps a report byte for byte, numbers cjson would round included', async () => {
+      const c = cluster();
+      const report =
+        '{ "big": 12345678901234567890, "pi": 3.14159265358979323846, "tiny": 1e-400,' +
+        ' "x": 1.50, "s": "\\u00fc ü \\" \\n\\/" }';
+      const a = await store.heartbeat(c, join('a'));
+      const [x] = await store.claimLoops(c, 'a', a.session, ['x']);
+      const token = (x as { token: number }).token;
+      // Two records of one loop in one call: the last one's report is kept, as its run is.
+      const first = { loop: 'x', token, startedAgo: 9, report: '{"first":1}' };
+      await store.heartbeat(
+        c,
+        join('a', {
+          session: a.session,
+          runs: [first, { loop: 'x', token, startedAgo: 5, report }],
+        }),
+      );
+      const [run] = await other.loopRuns(c, ['x']);
+      expect(run.report).toBe(report);
+      const [again] = await other.loopRuns(c);
+      expect(again.report).toBe(report);
+      await store.heartbeat(
+        c,
+        join('a', { session: a.session, runs: [{ loop: 'x', token, startedAgo: 1 }, first] }),
+      );
+      expect((await other.loopRuns(c, ['x']))[0].report).toBe('{"first":1}');
+    });
+
+    it('a trigger after the cluster keys were deleted behind its back is kept, at a greater version', async () => {
+      const c = cluster();
+      await store.controlLoop(c, 'x', { state: 'paused', by: 'a', trigger: 't1' });
+      const a = await store.heartbeat(c, join('a'));
+      const [x] = await store.claimLoops(c, 'a', a.session, ['x']);
+      const token = (x as { token: number }).token;
+      const runs = [{ loop: 'x', token, startedAgo: 1, report: '{}' }];
+      const last = await other.controlLoop(c, 'x', { by: 'b', trigger: 't2' });
+      await store.heartbeat(c, join('a', { session: a.session, runs }));
+      await admin.del(...(await keysOf(c)));
+      expect(await store.loopRuns(c)).toEqual([]);
+      expect(await store.loopRuns(c, ['x'])).toEqual([]);
+      const next = await store.controlLoop(c, 'x', { by: 'a', trigger: 't3' });
+      expect(next).toBeGreaterThan(last);
+      const [control] = (await other.controls(c)).loops;
+      expect(control).toMatchObject({ loop: 'x', state: undefined, trigger: 't3' });
+      expect(control.triggerAgo).toBeLessThan(1000);
+    });
+
+    it('a loopRuns that reaches the server after its timeout is refused, as controls is', async () => {
+      const c = cluster();
+      // The script queues behind the pause, which ends by itself, and runs after its deadline.
+      await admin.call('CLIENT', 'PAUSE', '300', 'WRITE');
+      await expect(store.loopRuns(c, undefined, { timeout: 100 })).rejects.toThrow(
+        expect.objectContaining({ name: 'LeaseCallLateError' }) as Error,
+      );
     });
   });
 });
