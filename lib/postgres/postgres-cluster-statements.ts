@@ -19,6 +19,25 @@ export const before = (ms: string): string =>
   `clock_timestamp() - ${ms} * interval '1 millisecond'`;
 
 /**
+ * Adds `columns` ([name, type] each) to `table` where an earlier version of this library made
+ * the table without them, as a step of its creation. ALTER TABLE takes the table's ACCESS
+ * EXCLUSIVE lock even when every column is there already (IF NOT EXISTS is checked after it),
+ * which waits for every statement on the table and holds up every later one: so the catalog is
+ * read first, and a table that has them all is left alone. Replicas upgrading at once each take
+ * the lock in turn; all but the first skip every column.
+ */
+export function addColumns(table: string, columns: readonly (readonly [string, string])[]): string {
+  const names = columns.map(([name]) => `'${name}'`).join(', ');
+  const adds = columns.map(([name, type]) => `ADD COLUMN IF NOT EXISTS ${name} ${type}`);
+  return `DO $$ BEGIN
+      IF (SELECT count(*) FROM pg_attribute WHERE attrelid = '${table}'::regclass
+            AND attname IN (${names}) AND NOT attisdropped) < ${columns.length} THEN
+        ALTER TABLE ${table} ${adds.join(', ')};
+      END IF;
+    END $$`;
+}
+
+/**
  * Writes run records, $n..$n+3 (loop, token, startedAgo, endedAgo; one per loop), each only where
  * `$2` still owns its loop with that token, once `gate` holds. A loop's row that vanished since
  * the statement began comes back released, with its last token (tokens keep growing).
