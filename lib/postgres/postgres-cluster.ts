@@ -147,7 +147,7 @@ export class PostgresCluster {
     options?: LeaseCallOptions,
   ): Promise<readonly string[]> {
     if (loops.length === 0 && runs.length === 0) return [];
-    const [names, tokens, startedAgo, endedAgo] = runColumns(
+    const [names, tokens, startedAgo, endedAgo, reports] = runColumns(
       runs,
       loops.map((l) => l.loop),
     );
@@ -163,6 +163,7 @@ export class PostgresCluster {
         startedAgo,
         endedAgo,
         tokens,
+        reports,
         arrayLiteral(loops.map((l) => l.loop)),
         arrayLiteral(loops.map((l) => l.token)),
         this.channel,
