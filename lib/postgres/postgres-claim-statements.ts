@@ -2,7 +2,8 @@ import { ago, before } from './postgres-cluster-statements.js';
 import { MICROS, ON_TIME, SERVER_MS } from './postgres-statements.js';
 
 /*
- * The SQL of the cluster calls on the loops' table: claims and releases. Both write with an
+ * The SQL of the cluster calls on the loops' table: claims, releases and the read of each loop's
+ * claim and record (loopRuns). Claims and releases write with an
  * upsert, whose ON CONFLICT condition PostgreSQL evaluates after it took the row's lock (see
  * postgres-cluster-statements.ts), loops in one collation's order.
  *
@@ -22,7 +23,7 @@ import { MICROS, ON_TIME, SERVER_MS } from './postgres-statements.js';
  * before the loop's lock still holds after it. Internal.
  */
 
-/** The claim and release statements of one store (quoted names). Internal. */
+/** The claim, release and loop-runs statements of one store (quoted names). Internal. */
 export interface ClaimStatements {
   /**
    * $1 cluster, $2 identity, $3 session, $4 loops (distinct); answers `plan` (JSON, one
@@ -37,6 +38,12 @@ export interface ClaimStatements {
    * `released` (JSON loop names) and `written`.
    */
   readonly release: string;
+  /**
+   * $1 cluster, $2 loops (distinct; NULL: every loop of the cluster); answers `runs` (JSON
+   * [loop, owner, token, startedAgo, endedAgo, report, recordedAgo] per loop that has a row, in
+   * one collation's order; owner and token NULL without a live session).
+   */
+  readonly loopRuns: string;
 }
 
 /** The claim and release statements on `members` and `loops`, tokens from `sequence`. */
@@ -114,5 +121,26 @@ export function claimStatements(members: string, loops: string, sequence: string
     SELECT (SELECT json_agg(loop) FROM changed WHERE released) AS released,
       (SELECT count(*) FROM changed) AS written, (SELECT count(*) FROM announced) AS announced,
       ${SERVER_MS}, NOT ${ON_TIME} AS late`;
-  return { claim, release };
+  return { claim, release, loopRuns: loopRunsOf(members, loops) };
+}
+
+/**
+ * The loop-runs read: one statement from one snapshot, without locks (nothing is written, and a
+ * read must never hold up a heartbeat or a claim). An owner counts while the session its claim
+ * names is alive by the server's clock, as a claim decides it, so a crashed owner shows none.
+ */
+function loopRunsOf(members: string, loops: string): string {
+  // One text for both cases (the loops asked for, or all): pg sends it unnamed, so PostgreSQL
+  // plans it with its values bound, folds the parameter's IS NULL away and scans the primary
+  // key either way (on (cluster, loop) for a list, on cluster for all).
+  return `SELECT (SELECT json_agg(json_build_array(s.loop, m.identity,
+        CASE WHEN m.identity IS NOT NULL THEN s.token END, ${ago('s.started_at')},
+        ${ago('s.ended_at')}, s.report,
+        CASE WHEN s.recorded_at IS NOT NULL THEN GREATEST(${ago('s.recorded_at')}, 0) END)
+        ORDER BY s.loop COLLATE "C")
+      FROM ${loops} s
+      LEFT JOIN ${members} m ON m.cluster = s.cluster AND m.identity = s.owner
+        AND m.session = s.session AND m.expires_at > clock_timestamp()
+      WHERE s.cluster = $1 AND ($2::text[] IS NULL OR s.loop = ANY ($2::text[]))) AS runs,
+    ${SERVER_MS}, NOT ${ON_TIME} AS late`;
 }
