@@ -19,37 +19,65 @@ export const before = (ms: string): string =>
   `clock_timestamp() - ${ms} * interval '1 millisecond'`;
 
 /**
- * Writes run records, $n..$n+3 (loop, token, startedAgo, endedAgo; one per loop), each only where
- * `$2` still owns its loop with that token, once `gate` holds. A loop's row that vanished since
- * the statement began comes back released, with its last token (tokens keep growing).
+ * Adds `columns` ([name, type] each) to `table` where an earlier version of this library made
+ * the table without them, as a step of its creation. ALTER TABLE takes the table's ACCESS
+ * EXCLUSIVE lock even when every column is there already (IF NOT EXISTS is checked after it),
+ * which waits for every statement on the table and holds up every later one: so the catalog is
+ * read first, and a table that has them all is left alone. Replicas upgrading at once each take
+ * the lock in turn; all but the first skip every column.
+ */
+export function addColumns(table: string, columns: readonly (readonly [string, string])[]): string {
+  const names = columns.map(([name]) => `'${name}'`).join(', ');
+  const adds = columns.map(([name, type]) => `ADD COLUMN IF NOT EXISTS ${name} ${type}`);
+  return `DO $$ BEGIN
+      IF (SELECT count(*) FROM pg_attribute WHERE attrelid = '${table}'::regclass
+            AND attname IN (${names}) AND NOT attisdropped) < ${columns.length} THEN
+        ALTER TABLE ${table} ${adds.join(', ')};
+      END IF;
+    END $$`;
+}
+
+/**
+ * Writes run records, $n..$n+4 (loop, token, startedAgo, endedAgo, report; one per loop), each
+ * only where `$2` still owns its loop with that token, once `gate` holds. A record replaces the
+ * report too (a record without one drops it), and is timed when it is written, after the row's
+ * lock. A loop's row that vanished since the statement began comes back released, with its
+ * last token (tokens keep growing).
  */
 export function recordRuns(loops: string, n: number, gate: string): string {
   const named = `SELECT * FROM unnest($${n}::text[], $${n + 1}::bigint[])`;
-  return `INSERT INTO ${loops} AS l (cluster, loop, owner, session, token, started_at, ended_at)
-    SELECT $1, s.loop, NULL, NULL, s.token, ${before('r.started_ago')}, ${before('r.ended_ago')}
-    FROM unnest($${n}::text[], $${n + 2}::float8[], $${n + 3}::float8[]) AS r(loop, started_ago, ended_ago)
+  const runs = `unnest($${n}::text[], $${n + 2}::float8[], $${n + 3}::float8[], $${n + 4}::text[])`;
+  return `INSERT INTO ${loops} AS l
+      (cluster, loop, owner, session, token, started_at, ended_at, report, recorded_at)
+    SELECT $1, s.loop, NULL, NULL, s.token, ${before('r.started_ago')}, ${before('r.ended_ago')},
+           r.report, clock_timestamp()
+    FROM ${runs} AS r(loop, started_ago, ended_ago, report)
     JOIN ${loops} s ON s.cluster = $1 AND s.loop = r.loop
     WHERE s.owner = $2 AND ${gate} AND ${ON_TIME}
     ORDER BY s.loop COLLATE "C"
     ON CONFLICT (cluster, loop) DO UPDATE
-      SET started_at = excluded.started_at, ended_at = excluded.ended_at
+      SET started_at = excluded.started_at, ended_at = excluded.ended_at,
+          report = excluded.report, recorded_at = clock_timestamp()
       WHERE l.owner = $2 AND (l.loop, l.token) IN (${named}) AND ${ON_TIME}`;
 }
 
 /** The member statements of one store (quoted names). Internal. */
 export interface MemberStatements {
   /**
-   * $1 cluster, $2 identity, $3 session, $4 ttl, $5 digest, $6 loops (NULL: keep), $7..$10 runs,
-   * $11 channel, $12 payload; answers `session` (NULL when not written), `stored_digest`,
+   * $1 cluster, $2 identity, $3 session, $4 ttl, $5 digest, $6 loops (NULL: keep), $7..$11 runs,
+   * $12 channel, $13 payload; answers `session` (NULL when not written), `stored_digest`,
    * `members` (JSON [identity, session, digest, age, renewedAgo] each) and `control_version`
    * (NULL: none).
    */
   readonly heartbeat: string;
   /** $1 cluster, $2 identity, $3 digest; answers `loops` (NULL: gone or another digest). */
   readonly memberLoops: string;
-  /** $1 cluster, $2 identity, $3 session, $4..$7 runs, $8 channel, $9 payload; answers `done`. */
+  /** $1 cluster, $2 identity, $3 session, $4..$8 runs, $9 channel, $10 payload; answers `done`. */
   readonly leave: string;
-  /** Create the sequence, the members' and the loops' tables if missing. */
+  /**
+   * Create the sequence, the members' and the loops' tables if missing, and add the columns an
+   * earlier version made them without.
+   */
   readonly create: readonly string[];
 }
 
@@ -95,7 +123,7 @@ export function memberStatements(
         WHERE cluster = $1 AND identity <> $2 AND expires_at <= clock_timestamp()
         LIMIT 100 FOR UPDATE SKIP LOCKED)),
     announced AS (
-      SELECT pg_notify($11, $12) FROM member
+      SELECT pg_notify($12, $13) FROM member
       WHERE session IS DISTINCT FROM $3::bigint OR $5::text IS DISTINCT FROM (SELECT digest FROM old))
     SELECT (SELECT session FROM member) AS session, (SELECT digest FROM old) AS stored_digest,
       (SELECT json_agg(json_build_array(identity, session, digest, GREATEST(age, 0),
@@ -118,7 +146,7 @@ export function memberStatements(
       WHERE m.session = $3::bigint AND m.expires_at > clock_timestamp() AND ${ON_TIME}
       RETURNING joined_at > '-infinity' AS done),
     recorded AS (${recordRuns(loops, 4, 'EXISTS (SELECT FROM ended WHERE done)')}),
-    announced AS (SELECT pg_notify($8, $9) FROM ended WHERE done)
+    announced AS (SELECT pg_notify($9, $10) FROM ended WHERE done)
     SELECT EXISTS (SELECT FROM ended WHERE done) AS done, (SELECT count(*) FROM announced) AS announced,
       ${SERVER_MS}, NOT ${ON_TIME} AS late`;
   return {
@@ -147,7 +175,14 @@ export function memberStatements(
          token bigint NOT NULL,
          started_at timestamptz,
          ended_at timestamptz,
+         report text,
+         recorded_at timestamptz,
          PRIMARY KEY (cluster, loop))`,
+      // The report is text, not jsonb: jsonb would rewrite it (key order, spaces, numbers).
+      addColumns(loops, [
+        ['report', 'text'],
+        ['recorded_at', 'timestamptz'],
+      ]),
     ],
   };
 }

@@ -51,23 +51,24 @@ export function announcementOf(cluster: string): string {
 
 /**
  * The run-record parameters (array literals): loop, token, startedAgo, endedAgo (NULL: in
- * flight), one record per loop (a loop's last one), plus `also` loops without one (their other
- * columns NULL).
+ * flight), report (NULL: none), one record per loop (a loop's last one), plus `also` loops
+ * without one (their other columns NULL).
  */
 export function runColumns(
   runs: readonly RunRecord[],
   also: readonly string[] = [],
-): [string, string, string, string] {
+): [string, string, string, string, string] {
   const last = new Map<string, RunRecord>();
   for (const run of runs) last.set(asText(run.loop), run);
   const loops = distinctTexts([...last.keys(), ...also]);
-  const column = (value: (run: RunRecord) => number | undefined): string =>
+  const column = (value: (run: RunRecord) => string | number | undefined): string =>
     arrayLiteral(loops.map((loop) => (last.has(loop) ? (value(last.get(loop)!) ?? null) : null)));
   return [
     arrayLiteral(loops),
     column((run) => run.token),
     column((run) => run.startedAgo),
     column((run) => run.endedAgo),
+    column((run) => run.report),
   ];
 }
 

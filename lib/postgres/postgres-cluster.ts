@@ -5,6 +5,7 @@ import type {
   Controls,
   Heartbeat,
   HeartbeatResult,
+  LoopRun,
   OwnedLoop,
   RunRecord,
 } from '../cluster/cluster-store.js';
@@ -14,7 +15,13 @@ import { PostgresCalls, PostgresTables } from './postgres-calls.js';
 import { memberStatements, type MemberStatements } from './postgres-cluster-statements.js';
 import { controlStatements } from './postgres-control-statements.js';
 import { PostgresControls } from './postgres-controls.js';
-import { claimOutcome, type Planned, type Written } from './postgres-claim-answers.js';
+import {
+  claimOutcome,
+  loopRunOf,
+  type Planned,
+  type Recorded,
+  type Written,
+} from './postgres-claim-answers.js';
 import {
   announcementOf,
   arrayLiteral,
@@ -147,7 +154,7 @@ export class PostgresCluster {
     options?: LeaseCallOptions,
   ): Promise<readonly string[]> {
     if (loops.length === 0 && runs.length === 0) return [];
-    const [names, tokens, startedAgo, endedAgo] = runColumns(
+    const [names, tokens, startedAgo, endedAgo, reports] = runColumns(
       runs,
       loops.map((l) => l.loop),
     );
@@ -163,6 +170,7 @@ export class PostgresCluster {
         startedAgo,
         endedAgo,
         tokens,
+        reports,
         arrayLiteral(loops.map((l) => l.loop)),
         arrayLiteral(loops.map((l) => l.token)),
         this.channel,
@@ -204,6 +212,31 @@ export class PostgresCluster {
 
   controls(cluster: string, options?: LeaseCallOptions): Promise<Controls> {
     return this.controlsOf.controls(cluster, options);
+  }
+
+  async loopRuns(
+    cluster: string,
+    loops?: readonly string[],
+    options?: LeaseCallOptions,
+  ): Promise<readonly LoopRun[]> {
+    if (loops?.length === 0) return [];
+    const row = await this.calls.statement<{ runs: Recorded[] | null }>(
+      this.tables,
+      'loopRuns',
+      options,
+      this.claims.loopRuns,
+      [cluster, loops === undefined ? null : arrayLiteral(distinctTexts(loops))],
+      () => false, // a read: a late answer is as good as any
+    );
+    const runs = (row.runs ?? []).map(loopRunOf);
+    if (loops === undefined) return runs;
+    // Answered in the caller's order and as the caller spelled them; a loop without a row is
+    // left out.
+    const byText = new Map(runs.map((run) => [run.loop, run]));
+    return loops.flatMap((loop) => {
+      const run = byText.get(asText(loop));
+      return run === undefined ? [] : [{ ...run, loop }];
+    });
   }
 
   watch(cluster: string, onChange: () => void): Promise<LeaseWatch> {

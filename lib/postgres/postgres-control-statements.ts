@@ -1,4 +1,4 @@
-import { ago } from './postgres-cluster-statements.js';
+import { addColumns, ago } from './postgres-cluster-statements.js';
 import { MICROS, ON_TIME, SERVER_MS } from './postgres-statements.js';
 
 /*
@@ -23,15 +23,16 @@ import { MICROS, ON_TIME, SERVER_MS } from './postgres-statements.js';
 export interface ControlStatements {
   /**
    * $1 cluster, $2 loop, $3 state (NULL: unchanged), $4 by, $5 overrides (JSON text, NULL:
-   * unchanged), $6 channel, $7 payload; answers `version` (NULL when not written).
+   * unchanged), $6 trigger (NULL: unchanged), $7 channel, $8 payload; answers `version` (NULL
+   * when not written).
    */
   readonly controlLoop: string;
   /**
    * $1 cluster; answers `version` (NULL: none) and `loops` (JSON [loop, state, by, ago,
-   * overrides] each, overrides as JSON text), from one snapshot.
+   * overrides, trigger, triggerAgo] each, overrides as JSON text), from one snapshot.
    */
   readonly controls: string;
-  /** Create both tables if missing. */
+  /** Create both tables if missing, and add the columns an earlier version made them without. */
   readonly create: readonly string[];
 }
 
@@ -42,20 +43,26 @@ export function controlStatements(controls: string, clusters: string): ControlSt
   // A new version is never below the server's clock in microseconds, so versions keep growing
   // after the row (or the table) was lost, as sessions and tokens do. The deadline is checked on
   // the row `queue` yields, so after its lock: a condition on a materialized CTE's scan is
-  // evaluated on its rows, never pushed inside it.
+  // evaluated on its rows, never pushed inside it. A trigger's time is the one it was written
+  // at, after the lock, like a state's.
   const controlLoop = `WITH queue AS MATERIALIZED (
       SELECT count(*) AS n FROM (SELECT FROM ${clusters} WHERE cluster = $1 FOR UPDATE) r),
     changed AS (
-      INSERT INTO ${controls} AS k (cluster, loop, state, set_by, set_at, overrides)
+      INSERT INTO ${controls} AS k
+        (cluster, loop, state, set_by, set_at, overrides, trigger_id, triggered_at)
       SELECT $1, $2, $3::text, CASE WHEN $3::text IS NULL THEN NULL ELSE $4::text END,
-             CASE WHEN $3::text IS NULL THEN NULL ELSE clock_timestamp() END, $5::jsonb
+             CASE WHEN $3::text IS NULL THEN NULL ELSE clock_timestamp() END, $5::jsonb,
+             $6::text, CASE WHEN $6::text IS NULL THEN NULL ELSE clock_timestamp() END
       FROM queue WHERE ${ON_TIME}
       ON CONFLICT (cluster, loop) DO UPDATE SET
         state = COALESCE(excluded.state, k.state),
         set_by = CASE WHEN excluded.state IS NULL THEN k.set_by ELSE excluded.set_by END,
         set_at = CASE WHEN excluded.state IS NULL THEN k.set_at ELSE clock_timestamp() END,
         overrides = CASE WHEN excluded.overrides IS NULL THEN k.overrides
-                         ELSE COALESCE(k.overrides, '{}') || excluded.overrides END
+                         ELSE COALESCE(k.overrides, '{}') || excluded.overrides END,
+        trigger_id = COALESCE(excluded.trigger_id, k.trigger_id),
+        triggered_at = CASE WHEN excluded.trigger_id IS NULL THEN k.triggered_at
+                            ELSE clock_timestamp() END
       WHERE ${ON_TIME}
       RETURNING loop),
     versioned AS (
@@ -64,15 +71,17 @@ export function controlStatements(controls: string, clusters: string): ControlSt
       ON CONFLICT (cluster) DO UPDATE
         SET control_version = GREATEST(c.control_version + 1, ${MICROS})
       RETURNING control_version),
-    announced AS (SELECT pg_notify($6, $7) FROM versioned)
+    announced AS (SELECT pg_notify($7, $8) FROM versioned)
     SELECT (SELECT control_version::text FROM versioned) AS version,
       (SELECT count(*) FROM announced) AS announced, ${SERVER_MS}, NOT ${ON_TIME} AS late`;
   // One statement, so one snapshot: the version answered is the one of the loops answered.
-  // (GREATEST would turn a NULL into 0, hence the CASE: a loop without a state has no `ago`.)
+  // (GREATEST would turn a NULL into 0, hence the CASEs: a loop without a state has no `ago`,
+  // one never triggered no `triggerAgo`.)
   const controlsOf = `SELECT
       (SELECT control_version::text FROM ${clusters} WHERE cluster = $1) AS version,
       (SELECT json_agg(json_build_array(loop, state, set_by,
-         CASE WHEN set_at IS NOT NULL THEN GREATEST(${ago('set_at')}, 0) END, overrides::text))
+         CASE WHEN set_at IS NOT NULL THEN GREATEST(${ago('set_at')}, 0) END, overrides::text,
+         trigger_id, CASE WHEN triggered_at IS NOT NULL THEN GREATEST(${ago('triggered_at')}, 0) END))
        FROM ${controls} WHERE cluster = $1) AS loops,
       ${SERVER_MS}, NOT ${ON_TIME} AS late`;
   return {
@@ -86,7 +95,13 @@ export function controlStatements(controls: string, clusters: string): ControlSt
          set_by text,
          set_at timestamptz,
          overrides jsonb,
+         trigger_id text,
+         triggered_at timestamptz,
          PRIMARY KEY (cluster, loop))`,
+      addColumns(controls, [
+        ['trigger_id', 'text'],
+        ['triggered_at', 'timestamptz'],
+      ]),
       `CREATE TABLE IF NOT EXISTS ${clusters} (
          cluster text PRIMARY KEY,
          control_version bigint NOT NULL)`,

@@ -4,13 +4,18 @@ import type { PostgresCalls, PostgresTables } from './postgres-calls.js';
 import type { ControlStatements } from './postgres-control-statements.js';
 import { announcementOf } from './postgres-cluster-values.js';
 
-/** A loop's control as `controls` answers it: [loop, state, by, ago, overrides]. */
+/**
+ * A loop's control as `controls` answers it: [loop, state, by, ago, overrides, trigger,
+ * triggerAgo].
+ */
 type ControlRow = [
   string,
   LoopControl['state'] | null,
   string | null,
   number | null,
   string | null,
+  string | null,
+  number | null,
 ];
 
 /**
@@ -48,6 +53,7 @@ export class PostgresControls {
         change.state ?? null,
         change.by,
         change.overrides ?? null,
+        change.trigger ?? null,
         this.channel,
         announcementOf(cluster),
       ],
@@ -67,14 +73,14 @@ export class PostgresControls {
     );
     return {
       version: Number(row.version ?? 0),
-      loops: (row.loops ?? []).map(([loop, state, by, ago, overrides]) => ({
+      loops: (row.loops ?? []).map(([loop, state, by, ago, overrides, trigger, triggerAgo]) => ({
         loop,
         state: state ?? undefined,
         by: by ?? undefined,
         ago: ago ?? undefined,
         overrides: overrides ?? undefined,
-        trigger: undefined,
-        triggerAgo: undefined,
+        trigger: trigger ?? undefined,
+        triggerAgo: triggerAgo ?? undefined,
       })),
     };
   }

@@ -178,11 +178,11 @@ export class PostgresLeaseStore implements ClusterStore {
   }
 
   loopRuns(
-    _cluster: string,
-    _loops?: readonly string[],
-    _options?: LeaseCallOptions,
+    cluster: string,
+    loops?: readonly string[],
+    options?: LeaseCallOptions,
   ): Promise<readonly LoopRun[]> {
-    return Promise.reject(new Error('not yet'));
+    return this.cluster.loopRuns(cluster, loops, options);
   }
 
   watchCluster(cluster: string, onChange: () => void): Promise<LeaseWatch> {

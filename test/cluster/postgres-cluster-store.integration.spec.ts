@@ -112,7 +112,7 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
       expect(await loopRow(c, 'x')).toEqual({ owner: null, token: String(token) });
     });
 
-    it('a heartbeat rejects as late and has not renewed the member, stored its names or recorded its runs', async () => {
+    it('a heartbeat rejects as late and has not renewed the member, stored its names or recorded its runs and reports', async () => {
       const c = cluster();
       const a = await store.heartbeat(c, beat('a', undefined, { ttl: 1000 }));
       const x = tokenOf((await store.claimLoops(c, 'a', a.session, ['x']))[0]);
@@ -123,7 +123,7 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
           ttl: 60_000,
           digest: 'new',
           loops: ['y'],
-          runs: [{ loop: 'x', token: x, startedAgo: 10, endedAgo: 5 }],
+          runs: [{ loop: 'x', token: x, startedAgo: 10, endedAgo: 5, report: '{"late":true}' }],
         }),
         { timeout: 200 },
       );
@@ -140,11 +140,11 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
       expect(rows[0]).toMatchObject({ digest: 'd', session: String(a.session) });
       expect(rows[0].left).toBeLessThan(1000);
       expect(await other.memberLoops(c, 'a', 'new')).toBeUndefined();
-      const { rows: runs } = await admin.query<{ started_at: Date | null }>(
-        `SELECT started_at FROM ${table}_loops WHERE cluster = $1 AND loop = 'x'`,
+      const { rows: runs } = await admin.query<{ started_at: Date | null; report: string | null }>(
+        `SELECT started_at, report FROM ${table}_loops WHERE cluster = $1 AND loop = 'x'`,
         [c],
       );
-      expect(runs[0].started_at).toBeNull();
+      expect(runs[0]).toEqual({ started_at: null, report: null });
     });
 
     it("a claim that waited while the owner's renewal was in progress keeps the owner: the renewal counts, not the snapshot", async () => {
@@ -243,7 +243,12 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
           const late = store.controlLoop(
             c,
             'x',
-            { state: 'started', by: 'late', overrides: JSON.stringify({ period: 1 }) },
+            {
+              state: 'started',
+              by: 'late',
+              overrides: JSON.stringify({ period: 1 }),
+              trigger: 'late',
+            },
             { timeout: 200 },
           );
           late.catch(() => undefined);
@@ -262,6 +267,8 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
                 by: 'a',
                 ago: expect.any(Number) as number,
                 overrides: undefined,
+                trigger: undefined,
+                triggerAgo: undefined,
               },
             ],
           });
@@ -428,6 +435,109 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
     );
   });
 
+  describe('loop runs', () => {
+    // A replica of its own whose every statement is counted.
+    const sent: string[] = [];
+    const counting = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+    counting.on('error', () => undefined);
+    const query = counting.query.bind(counting) as (text: string, values?: unknown[]) => unknown;
+    (counting as { query: unknown }).query = (text: string, values?: unknown[]) => {
+      sent.push(text);
+      return query(text, values);
+    };
+    const counted = new PostgresLeaseStore({ pool: counting, table });
+
+    afterAll(async () => {
+      await counted.close();
+      await counting.end();
+    });
+
+    it('answers 1,000 loops in one statement, in the order asked, live owners only', async () => {
+      const c = cluster();
+      await counted.controls(c); // the tables made and the server's clock known
+      const loops = Array.from({ length: 1000 }, (_, i) => `tenant-${i}.poll`);
+      const a = await store.heartbeat(c, beat('a', undefined));
+      const gone = await store.heartbeat(c, beat('gone', undefined));
+      // 500 loops of a live member, 400 of one that left, 100 never claimed.
+      const claimed = [
+        ...(await store.claimLoops(c, 'a', a.session, loops.slice(0, 500))),
+        ...(await store.claimLoops(c, 'gone', gone.session, loops.slice(500, 900))),
+      ];
+      const runs = claimed.map((r) => ({
+        loop: r.loop,
+        token: tokenOf(r),
+        startedAgo: 20,
+        endedAgo: 10,
+        report: JSON.stringify({ loop: r.loop }),
+      }));
+      await store.heartbeat(c, beat('a', a.session, { runs: runs.slice(0, 500) }));
+      await store.leave(c, 'gone', gone.session, runs.slice(500));
+      sent.length = 0;
+      const began = performance.now();
+      const answered = await counted.loopRuns(c, [...loops].reverse());
+      const ms = performance.now() - began;
+      expect(sent).toHaveLength(1);
+      const expected = claimed.map((r, i) => [
+        r.loop,
+        i < 500 ? 'a' : undefined,
+        i < 500 ? tokenOf(r) : undefined,
+        JSON.stringify({ loop: r.loop }),
+      ]);
+      expect(answered.map((r) => [r.loop, r.owner, r.token, r.report])).toEqual(expected.reverse());
+      expect(answered.every((r) => r.lastRun!.endedAgo! >= 10 && r.reportedAgo! >= 0)).toBe(true);
+      sent.length = 0;
+      const all = await counted.loopRuns(c);
+      expect(sent).toHaveLength(1);
+      expect(all.map((r) => r.loop).sort()).toEqual(loops.slice(0, 900).sort());
+      console.log(`loopRuns of 1,000 loops (900 with a row) in ${ms.toFixed(0)} ms`);
+    });
+
+    it('never waits on a loop row locked elsewhere (a read without locks)', async () => {
+      const c = cluster();
+      const a = await store.heartbeat(c, beat('a', undefined));
+      const token = tokenOf((await store.claimLoops(c, 'a', a.session, ['x']))[0]);
+      const unlock = await lockLoop(c, 'x');
+      try {
+        const [run] = await counted.loopRuns(c, ['x'], { timeout: 1000 });
+        expect(run).toMatchObject({ loop: 'x', owner: 'a', token });
+      } finally {
+        await unlock();
+      }
+    });
+
+    it('keeps each report byte for byte, whatever its text, on every path that writes one', async () => {
+      const c = cluster();
+      const reports = [
+        // What jsonb would rewrite: spaces, key order, a duplicate key, number spellings.
+        '{ "b" : 1.0, "a": [1e400, -0, 0.1000000000000000055511151231257827], "a": "dup" }\n',
+        JSON.stringify({ s: 'quote " backslash \\ \\" {x,y} NULL ümlaut 🐘 \u0000 \ud800 \n\t' }),
+        '"NULL"',
+        '""',
+        'null',
+        JSON.stringify({ big: 'x'.repeat(100_000) }),
+      ];
+      const loops = reports.map((_, i) => `r${i}`);
+      const a = await store.heartbeat(c, beat('a', undefined));
+      const tokens = (await store.claimLoops(c, 'a', a.session, loops)).map(tokenOf);
+      const run = (i: number) => ({
+        loop: loops[i],
+        token: tokens[i],
+        startedAgo: 2,
+        report: reports[i],
+      });
+      await store.heartbeat(c, beat('a', a.session, { runs: [0, 1, 2].map(run) }));
+      await store.releaseLoops(c, 'a', [{ loop: 'r3', token: tokens[3] }], [run(3)]);
+      await store.leave(c, 'a', a.session, [4, 5].map(run));
+      const answered = await other.loopRuns(c, loops);
+      expect(answered.map((r) => r.report)).toEqual(reports);
+      const { rows } = await admin.query<{ report: string }>(
+        `SELECT report FROM ${table}_loops WHERE cluster = $1 ORDER BY loop`,
+        [c],
+      );
+      expect(rows.map((r) => r.report)).toEqual(reports);
+    });
+  });
+
   it('loop names with any characters are kept and answered as given', async () => {
     const c = cluster();
     const names = ['', 'a,b', '{x}', '"quoted"', 'back\\slash', 'NULL', 'ümlaut 🐘', 'lone \ud800'];
@@ -479,5 +589,139 @@ describePostgres('PostgresLeaseStore: the cluster contract', () => {
       await lease.close();
       await changes.close();
     }
+  });
+
+  describe('tables made by an earlier version', () => {
+    const old = unique('nw_cluster_old_');
+    // The cluster tables as the version before reports and triggers made them.
+    const earlier = [
+      `CREATE SEQUENCE ${old}_token_seq`,
+      `CREATE TABLE ${old}_members (
+         cluster text NOT NULL,
+         identity text NOT NULL,
+         session bigint NOT NULL,
+         digest text,
+         loops text[] NOT NULL,
+         joined_at timestamptz NOT NULL,
+         renewed_at timestamptz NOT NULL,
+         expires_at timestamptz NOT NULL,
+         PRIMARY KEY (cluster, identity))`,
+      `CREATE TABLE ${old}_loops (
+         cluster text NOT NULL,
+         loop text NOT NULL,
+         owner text,
+         session bigint,
+         token bigint NOT NULL,
+         started_at timestamptz,
+         ended_at timestamptz,
+         PRIMARY KEY (cluster, loop))`,
+      `CREATE TABLE ${old}_controls (
+         cluster text NOT NULL,
+         loop text NOT NULL,
+         state text CHECK (state IN ('paused', 'started')),
+         set_by text,
+         set_at timestamptz,
+         overrides jsonb,
+         PRIMARY KEY (cluster, loop))`,
+      `CREATE TABLE ${old}_clusters (
+         cluster text PRIMARY KEY,
+         control_version bigint NOT NULL)`,
+    ];
+    const columns = async (suffix: string) =>
+      (
+        await admin.query<{ column_name: string }>(
+          `SELECT column_name FROM information_schema.columns WHERE table_name = $1
+           ORDER BY ordinal_position`,
+          [`${old}${suffix}`],
+        )
+      ).rows.map((r) => r.column_name);
+
+    afterAll(async () => {
+      for (const suffix of ['_members', '_loops', '_controls', '_clusters']) {
+        await admin.query(`DROP TABLE IF EXISTS ${old}${suffix}`);
+      }
+      await admin.query(`DROP SEQUENCE IF EXISTS ${old}_token_seq`);
+    });
+
+    it('gain the new columns on the first cluster call of replicas starting together, keep their rows and serve every call', async () => {
+      for (const sql of earlier) await admin.query(sql);
+      // Rows the earlier version wrote: a loop released after a run, a paused loop.
+      await admin.query(
+        `INSERT INTO ${old}_loops (cluster, loop, owner, session, token, started_at, ended_at)
+         VALUES ('c', 'x', NULL, NULL, 7, clock_timestamp() - interval '2 s',
+                 clock_timestamp() - interval '1 s')`,
+      );
+      await admin.query(
+        `INSERT INTO ${old}_controls (cluster, loop, state, set_by, set_at)
+         VALUES ('c', 'x', 'paused', 'old', clock_timestamp())`,
+      );
+      await admin.query(`INSERT INTO ${old}_clusters VALUES ('c', 5)`);
+      const stores = Array.from(
+        { length: 4 },
+        () => new PostgresLeaseStore({ connectionString: DATABASE_URL, table: old }),
+      );
+      try {
+        const [first, second] = stores;
+        const answers = await Promise.all(stores.map((s) => s.loopRuns('c')));
+        for (const runs of answers) {
+          expect(runs).toEqual([
+            {
+              loop: 'x',
+              owner: undefined,
+              token: undefined,
+              lastRun: {
+                startedAgo: expect.any(Number) as number,
+                endedAgo: expect.any(Number) as number,
+              },
+              report: undefined,
+              reportedAgo: undefined,
+            },
+          ]);
+          expect(runs[0].lastRun!.startedAgo).toBeGreaterThanOrEqual(2000);
+        }
+        expect(await columns('_loops')).toEqual([
+          ...['cluster', 'loop', 'owner', 'session', 'token', 'started_at', 'ended_at'],
+          ...['report', 'recorded_at'],
+        ]);
+        expect((await columns('_controls')).slice(-2)).toEqual(['trigger_id', 'triggered_at']);
+        expect(await first.controlLoop('c', 'x', { by: 'new', trigger: 't' })).toBeGreaterThan(5);
+        expect((await second.controls('c')).loops).toMatchObject([
+          { loop: 'x', state: 'paused', by: 'old', trigger: 't' },
+        ]);
+        const a = await first.heartbeat('c', beat('a', undefined));
+        const token = tokenOf((await first.claimLoops('c', 'a', a.session, ['x']))[0]);
+        expect(token).toBeGreaterThan(7);
+        const report = '{"v": 2}';
+        await first.heartbeat(
+          'c',
+          beat('a', a.session, { runs: [{ loop: 'x', token, startedAgo: 5, report }] }),
+        );
+        expect(await second.loopRuns('c')).toMatchObject([
+          { loop: 'x', owner: 'a', token, report },
+        ]);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    it('a store starting on tables that have every column leaves them alone: a busy table holds it up not', async () => {
+      await store.controls(cluster()); // this run's tables, made with every column
+      // A long write transaction on each table that an ALTER TABLE would wait for.
+      const unlock = await hold(
+        [],
+        ...['_members', '_loops', '_controls', '_clusters'].map(
+          (suffix) => `LOCK TABLE ${table}${suffix} IN ROW EXCLUSIVE MODE`,
+        ),
+      );
+      const fresh = new PostgresLeaseStore({ connectionString: DATABASE_URL, table });
+      try {
+        const answer = fresh.loopRuns(cluster());
+        const first = await Promise.race([answer, sleep(3000).then(() => 'held up')]);
+        expect(first).toEqual([]);
+      } finally {
+        await unlock();
+        await fresh.close();
+      }
+    });
   });
 });
