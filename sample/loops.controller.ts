@@ -5,19 +5,23 @@ import { inspect } from 'node:util';
 /** A loop's status as JSON: the error as its message (an `Error` serializes to `{}`). */
 export type LoopView = Omit<LoopStatus, 'lastError'> & { lastError?: string };
 
-/** The app's loops over HTTP, through the `PollingRegistry`. */
+/**
+ * The app's loops over HTTP, through the `PollingRegistry`, as the cluster sees them: any
+ * replica behind a load balancer shows, stops, starts and triggers a spread or leader loop
+ * wherever it runs.
+ */
 @Controller('loops')
 export class LoopsController {
   constructor(private readonly registry: PollingRegistry) {}
 
   @Get()
-  list(): LoopView[] {
-    return this.registry.list().map(view);
+  async list(): Promise<LoopView[]> {
+    return (await this.registry.list({ cluster: true })).map(view);
   }
 
   @Get(':name')
-  get(@Param('name') name: string): LoopView {
-    return view(this.registry.get(this.known(name)));
+  async get(@Param('name') name: string): Promise<LoopView> {
+    return view(await this.registry.get(this.known(name), { cluster: true }));
   }
 
   /** Stops the loop; answers once a run in flight has seen its signal and settled. */
@@ -35,7 +39,10 @@ export class LoopsController {
     return this.get(name);
   }
 
-  /** Runs the loop now (also a stopped one) and answers with the status after that run. */
+  /**
+   * Runs the loop now (also a stopped one), on its owner, and answers with the status after that
+   * run.
+   */
   @Post(':name/trigger')
   @HttpCode(200)
   async trigger(@Param('name') name: string): Promise<LoopView> {

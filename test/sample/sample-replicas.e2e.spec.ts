@@ -104,7 +104,11 @@ describeRedis('the sample as two replicas on Redis', () => {
       placement: 'spread',
       state: 'running',
     });
-    expect((await other.loops())!['container-gc'].state).toBe('standby');
+    // GET /loops shows the cluster's view: the other replica sees it running on its owner.
+    expect((await other.loops())!['container-gc']).toMatchObject({
+      state: 'running',
+      owner: gcOwner.pod,
+    });
     // The first replica's leader loop view stays as it was: the health check still reports a role.
     const health = (await other.health())!;
     expect(['leader', 'follower']).toContain(health.role);
