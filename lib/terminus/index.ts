@@ -3,4 +3,4 @@
  * Needs `@nestjs/terminus` (an optional peer of `nestjs-wait`) installed.
  */
 export { WaitHealthIndicator } from './wait.health-indicator.js';
-export type { WaitHealthOptions, LoopHealth } from './wait.health-indicator.js';
+export type { ClusterLoopHealth, WaitHealthOptions, LoopHealth } from './wait.health-indicator.js';

@@ -3,6 +3,9 @@ import { show } from '../wait/internal.js';
 /** Where every message of the health indicator says the problem is. Internal. */
 export const where = 'WaitHealthIndicator.isHealthy()';
 
+/** Where every message of the cluster's check says the problem is. Internal. */
+export const clusterWhere = 'WaitHealthIndicator.isClusterHealthy()';
+
 /** `"a", "b"`. */
 const names = (list: readonly string[]): string => list.map((n) => show(n)).join(', ');
 
@@ -32,4 +35,11 @@ export const terminusMessages = {
     `no replica leads lease ${show(lease)}: leader-only loops run nowhere`,
   staleLeader: (lease: string, last: string) =>
     `no replica is known to lead lease ${show(lease)}: ${show(last)} was seen leading it, but the lease store has not answered for longer than a lease lasts; leader-only loops may run nowhere`,
+  clusterKey: (value: unknown) =>
+    `${clusterWhere}: key must be a non-empty string; got ${show(value)}`,
+  placedNowhere: (list: readonly string[]) =>
+    `${list.length === 1 ? 'loop' : 'loops'} ${names(list)} ${list.length === 1 ? 'has' : 'have'} no live owner in the store: ${list.length === 1 ? 'it runs' : 'they run'} nowhere`,
+  noClusterLeader: (loops: number) =>
+    `no replica is known to lead: ${loops} leader ${loops === 1 ? 'loop runs' : 'loops run'} nowhere`,
+  storeUnread: (error: string) => `the cluster's view could not be read (${error})`,
 } as const;

@@ -28,6 +28,17 @@ export interface LoopHealth {
   lastError?: string;
 }
 
+/** What the cluster's check reports of one spread or leader loop. */
+export interface ClusterLoopHealth {
+  placement: LoopStatus['placement'];
+  state: LoopStatus['state'];
+  /** The replica that holds the loop's claim in the store; `null`: none alive does. */
+  owner: string | null;
+  consecutiveFailures: number;
+  /** `LoopStatus.lastErrorMessage`, as the owner reported it. */
+  lastError?: string;
+}
+
 /**
  * A `@nestjs/terminus` health indicator over the loops of `PollingRegistry` (all of them by
  * default; see {@link WaitHealthOptions.loops} and {@link WaitHealthOptions.exclude}). Up unless
@@ -111,6 +122,66 @@ export class WaitHealthIndicator {
     if (down.length > 0) reasons.push(terminusMessages.down(down));
     if (mode === 'only' && unknown.length > 0) reasons.push(terminusMessages.unknown(unknown));
     const session = this.indicator.check(key);
+    if (reasons.length === 0) return session.up(data);
+    return session.down({ ...data, message: reasons.join('; ') });
+  }
+
+  /**
+   * The health of the whole cluster under `key` (default `'cluster'`), read from the store in
+   * one call (`PollingRegistry.list({ cluster: true })`): `{ [key]: { status, members, leader,
+   * loops: { name: ClusterLoopHealth }, message? } }` over the spread and leader loops this
+   * replica has (a loop registered only on replicas that are gone is not seen). Down when
+   * a loop that is not paused has no live owner in the store (it runs nowhere), when there are
+   * leader loops and no replica is known to lead, or when the store did not answer within the
+   * renew deadline (said in `message`; the promise never rejects for it). Every replica answers
+   * alike, so it suits an alert or a status page, not a readiness probe: a loop has no owner for
+   * up to a lease duration during a failover, and every replica would turn unready at once. Up,
+   * with no loops, without the `cluster` option.
+   *
+   * @throws TypeError on a bad key, naming it.
+   */
+  async isClusterHealthy<const Key extends string = 'cluster'>(
+    key: Key = 'cluster' as Key,
+  ): Promise<HealthIndicatorResult<Key>> {
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new TypeError(terminusMessages.clusterKey(key));
+    }
+    const session = this.indicator.check(key);
+    const members = this.registry.members();
+    const leader = members.find((m) => m.leader)?.identity ?? null;
+    const data: Record<string, unknown> = {
+      members: members.map((m) => m.identity),
+      leader,
+    };
+    let statuses: LoopStatus[];
+    try {
+      statuses = await this.registry.list({ cluster: true });
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      return session.down({ ...data, loops: {}, message: terminusMessages.storeUnread(text) });
+    }
+    const loops: Record<string, ClusterLoopHealth> = {};
+    const nowhere: string[] = [];
+    let leaderLoops = 0;
+    for (const status of statuses) {
+      if (status.placement === 'every') continue;
+      if (status.placement === 'leader') leaderLoops++;
+      const health: ClusterLoopHealth = {
+        placement: status.placement,
+        state: status.state,
+        owner: status.owner ?? null,
+        consecutiveFailures: status.consecutiveFailures,
+      };
+      if (status.lastErrorMessage !== undefined) health.lastError = status.lastErrorMessage;
+      loops[status.name] = health;
+      if (status.state !== 'paused' && status.owner === undefined) nowhere.push(status.name);
+    }
+    data.loops = loops;
+    const reasons: string[] = [];
+    if (nowhere.length > 0) reasons.push(terminusMessages.placedNowhere(nowhere));
+    if (leaderLoops > 0 && this.leadership?.knownLeader === undefined) {
+      reasons.push(terminusMessages.noClusterLeader(leaderLoops));
+    }
     if (reasons.length === 0) return session.up(data);
     return session.down({ ...data, message: reasons.join('; ') });
   }
