@@ -185,11 +185,11 @@ export class PollingRegistry {
     const where = 'PollingRegistry.get()';
     const orchestrator = this.#orchestrator;
     if (options?.cluster === true) {
-      return rejecting(async () => {
+      return rejecting<LoopStatus>(async () => {
         const loop = orchestrator.find(name, where);
         const [status] = await orchestrator.clusterStatuses([loop], where);
         return status;
-      }) as Promise<LoopStatus>;
+      });
     }
     const loop = orchestrator.find(name, where);
     return statusOf(loop, orchestrator.options.clock, orchestrator.placed(loop));
