@@ -32,6 +32,8 @@ export const messages = {
     `no live owner of loop ${show(loop)} took the trigger within ${bound} ms${error === undefined ? '' : ` (the last read of the store failed: ${error})`}; it did not run, and an owner that hears of it later does not run it`,
   triggerOwnerLost: (loop: string, owner: string) =>
     `the owner ${show(owner)} of loop ${show(loop)} was lost before the triggered run settled; it may have run in part`,
+  triggerUnread: (loop: string, bound: number, error: string) =>
+    `the owner of loop ${show(loop)} took the trigger, but the store could not be read for ${bound} ms since (${error}); the run may have settled`,
   triggerShutdown: (loop: string) =>
     `the application is shutting down: no longer waiting for the triggered run of loop ${show(loop)}`,
   triggerPaused: (loop: string, by: string | undefined) =>

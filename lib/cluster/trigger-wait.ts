@@ -35,6 +35,7 @@ export async function waitForTrigger(asked: AskedTrigger): Promise<void> {
   const began = clock.now();
   let owner: { readonly identity: string; readonly token: number | undefined } | undefined;
   let failure: unknown = undefined;
+  let read = began;
   for (;;) {
     await sleep(clock, asked.every, signal, loop);
     let run: LoopRun | undefined;
@@ -42,9 +43,17 @@ export async function waitForTrigger(asked: AskedTrigger): Promise<void> {
       const call = () => asked.store.loopRuns(asked.cluster, [loop], { timeout: asked.timeout });
       [run] = await storeCall(call, 'loopRuns', asked.timeout, clock, signal);
       failure = undefined;
+      read = clock.now();
     } catch (error) {
       if (signal.aborted) throw new Error(messages.triggerShutdown(loop));
       failure = error;
+      if (owner !== undefined) {
+        // Taken, then the store out of reach as long as an owner has to take it: given up on.
+        if (clock.now() - read >= asked.bound) {
+          throw new Error(messages.triggerUnread(loop, asked.bound, describe(error)));
+        }
+        continue;
+      }
     }
     const mine = decodeReport(run?.report)?.triggers?.find((t) => t.id === asked.id);
     if (run !== undefined && mine !== undefined) {
@@ -53,12 +62,12 @@ export async function waitForTrigger(asked: AskedTrigger): Promise<void> {
       if (run.owner === undefined || run.token !== owner.token) {
         throw new Error(messages.triggerOwnerLost(loop, owner.identity));
       }
-    } else if (owner !== undefined && run !== undefined) {
+    } else if (owner !== undefined) {
       // Taken, then gone from the record: newer triggers of the same owner pushed it out (their
       // runs came after its), or another owner's record replaced the lost one's.
-      if (run.owner === owner.identity && run.token === owner.token) return;
+      if (run?.owner === owner.identity && run.token === owner.token) return;
       throw new Error(messages.triggerOwnerLost(loop, owner.identity));
-    } else if (owner === undefined && clock.now() - began >= asked.bound) {
+    } else if (clock.now() - began >= asked.bound) {
       const why = failure === undefined ? undefined : describe(failure);
       throw new Error(messages.triggerNotTaken(loop, asked.bound, why));
     }

@@ -164,6 +164,38 @@ describe.each(['spread', 'leader'] as const)('%s loops: trigger() on any replica
     );
   });
 
+  it('taken, then the store out of reach from the caller: rejects once it could not read for the lease duration', async () => {
+    for (let i = 0; i < 2; i++) await replica(`r${i}`, placement);
+    for (const x of apps) {
+      x.registry.add(
+        'slow',
+        ({ signal }) =>
+          new Promise<void>((resolve) => {
+            const t = x.replica.clock.setTimeout(resolve, 60_000);
+            signal.addEventListener('abort', () => {
+              x.replica.clock.clearTimeout(t);
+              resolve();
+            });
+          }),
+        { period: HOUR, placement, initialDelay: HOUR },
+      );
+    }
+    await cluster.clock.advance(3 * RETRY);
+    const owner = ownerOf('slow')!;
+    const other = live().find((a) => a !== owner)!;
+    const pending = settle(other.registry.trigger('slow'));
+    await cluster.clock.advance(2 * RETRY);
+    expect(owner.registry.get('slow').inFlight).toBe(true);
+    other.replica.partition();
+    const cut = cluster.clock.now();
+    const { error, at } = await pending;
+    expect(error?.message).toMatch(
+      /took the trigger, but the store could not be read for 15000 ms/,
+    );
+    expect(at - cut).toBeLessThanOrEqual(LEASE + RENEW);
+    other.replica.heal();
+  });
+
   it('rejects on shutdown while it waits', async () => {
     for (let i = 0; i < 2; i++) await replica(`r${i}`, placement);
     await cluster.clock.advance(3 * RETRY);
