@@ -175,6 +175,27 @@ describe('cluster-wide calls racing with a move', () => {
   });
 });
 
+describe('cluster-wide calls racing with a crash', () => {
+  it('start() of a paused loop while its owner crashes: the next owner runs it', async () => {
+    for (let i = 0; i < 3; i++) await replica(`r${i}`);
+    await cluster.clock.advance(3 * RETRY);
+    const owner = ownerOf('job-0')!;
+    const other = apps.find((a) => a !== owner)!;
+    await cluster.clock.runUntil(other.registry.stop('job-0'));
+    await cluster.clock.advance(RETRY);
+    owner.replica.crash();
+    await cluster.clock.runUntil(other.registry.start('job-0'));
+    const startedAt = cluster.clock.now();
+    await cluster.clock.advance(LEASE + 3 * RETRY);
+    const next = ownerOf('job-0')!;
+    expect(next).not.toBe(owner);
+    const runs = runsSince(startedAt);
+    expect(runs.length).toBeGreaterThan(0);
+    expect(new Set(runs.map((r) => r.replica))).toEqual(new Set([next.replica.identity]));
+    downstream.check();
+  });
+});
+
 describe('cluster-wide calls that cannot be kept', () => {
   it('a store that does not answer: stop() rejects within the renew deadline naming the loop, and nothing changes', async () => {
     const a = await replica('r0');
@@ -204,6 +225,7 @@ describe('cluster-wide calls that cannot be kept', () => {
     await expect(a.registry.stop('job-0')).rejects.toThrow(/PollingRegistry\.stop\(\)/);
     expect(() => a.registry.start('job-0')).toThrow(/PollingRegistry\.start\(\)/);
     expect(() => a.registry.update('job-0', { period: 5 })).toThrow(/PollingRegistry\.update\(\)/);
+    await expect(a.registry.trigger('job-0')).rejects.toThrow(/PollingRegistry\.trigger\(\)/);
     await cluster.clock.runUntil(closing);
   });
 
@@ -211,6 +233,7 @@ describe('cluster-wide calls that cannot be kept', () => {
     const a = await replica('r0');
     await cluster.clock.advance(3 * RETRY);
     await expect(a.registry.stop('nope')).rejects.toThrow(/no loop is named "nope"/);
+    await expect(a.registry.trigger('nope')).rejects.toThrow(/no loop is named "nope"/);
     expect(() => a.registry.start('nope')).toThrow(/no loop is named "nope"/);
     expect(() => a.registry.update('job-0', { period: -1 })).toThrow(/PollingRegistry\.update\(\)/);
     expect((await cluster.store.controls('ctl')).loops).toEqual([]);
