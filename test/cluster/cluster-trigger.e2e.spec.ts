@@ -36,6 +36,24 @@ async function replica(
   return a;
 }
 
+/** A loop `slow` on every replica whose runs take `ms` (until aborted); only triggers run it. */
+function addSlow(placement: 'spread' | 'leader', ms: number): void {
+  for (const x of apps) {
+    x.registry.add(
+      'slow',
+      ({ signal }) =>
+        new Promise<void>((resolve) => {
+          const t = x.replica.clock.setTimeout(resolve, ms);
+          signal.addEventListener('abort', () => {
+            x.replica.clock.clearTimeout(t);
+            resolve();
+          });
+        }),
+      { period: HOUR, placement, initialDelay: HOUR },
+    );
+  }
+}
+
 const live = () => apps.filter((a) => a.replica.state === 'up');
 const ownerOf = (name: string) =>
   live().find((a) => a.registry.get(name).owner === a.replica.identity && owns(a, name));
@@ -134,22 +152,8 @@ describe.each(['spread', 'leader'] as const)('%s loops: trigger() on any replica
   it('the owner lost during the triggered run: the call rejects naming the owner', async () => {
     for (let i = 0; i < 2; i++) await replica(`r${i}`, placement);
     // Long runs, so that the crash lands inside the triggered one.
-    const a = apps[0];
-    const b = apps[1];
-    for (const x of [a, b]) {
-      x.registry.add(
-        'slow',
-        ({ signal }) =>
-          new Promise<void>((resolve) => {
-            const t = x.replica.clock.setTimeout(resolve, 20_000);
-            signal.addEventListener('abort', () => {
-              x.replica.clock.clearTimeout(t);
-              resolve();
-            });
-          }),
-        { period: HOUR, placement, initialDelay: HOUR },
-      );
-    }
+    const [a, b] = apps;
+    addSlow(placement, 20_000);
     await cluster.clock.advance(3 * RETRY);
     const owner = ownerOf('slow')!;
     const other = owner === a ? b : a;
@@ -166,20 +170,7 @@ describe.each(['spread', 'leader'] as const)('%s loops: trigger() on any replica
 
   it('taken, then the store out of reach from the caller: rejects once it could not read for the lease duration', async () => {
     for (let i = 0; i < 2; i++) await replica(`r${i}`, placement);
-    for (const x of apps) {
-      x.registry.add(
-        'slow',
-        ({ signal }) =>
-          new Promise<void>((resolve) => {
-            const t = x.replica.clock.setTimeout(resolve, 60_000);
-            signal.addEventListener('abort', () => {
-              x.replica.clock.clearTimeout(t);
-              resolve();
-            });
-          }),
-        { period: HOUR, placement, initialDelay: HOUR },
-      );
-    }
+    addSlow(placement, 60_000);
     await cluster.clock.advance(3 * RETRY);
     const owner = ownerOf('slow')!;
     const other = live().find((a) => a !== owner)!;

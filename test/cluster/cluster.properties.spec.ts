@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { FakeCluster } from '../../lib/testing/index.js';
-import { addLoops, bootReplica, Downstream, type App } from './support.js';
+import { addLoops, applyFault, bootReplica, Downstream, endFaults, type App } from './support.js';
 
 /*
  * Property: whatever happens to the replicas (crash, pause past the lease, partition and heal,
@@ -41,25 +41,10 @@ describe('spread loops, whatever the faults', () => {
               if (apps.length < 6) await join();
               continue;
             }
-            const target = apps[s.who % apps.length];
-            const state = target.replica.state;
-            if (s.kind === 'leave' && state === 'up') {
-              await cluster.clock.runUntil(target.app.close());
-              target.replica.crash(); // closed: nothing of it happens any more
-            } else if (s.kind === 'crash' && state !== 'crashed') target.replica.crash();
-            else if (s.kind === 'pause') {
-              if (state === 'up') target.replica.pause();
-              else if (state === 'paused') target.replica.resume();
-            } else if (s.kind === 'partition') {
-              if (state === 'up') target.replica.partition();
-              else if (state === 'partitioned') target.replica.heal();
-            }
+            await applyFault(cluster, apps, s);
           }
           // The faults end: every replica still alive is up again, and one joins for sure.
-          for (const a of apps) {
-            if (a.replica.state === 'paused') a.replica.resume();
-            if (a.replica.state === 'partitioned') a.replica.heal();
-          }
+          endFaults(apps);
           if (!apps.some((a) => a.replica.state === 'up')) await join();
           await cluster.clock.advance(40_000);
           const from = cluster.clock.now();

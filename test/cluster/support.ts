@@ -171,3 +171,48 @@ export function owned(apps: readonly App[], names: readonly string[]): Map<strin
   }
   return counts;
 }
+
+/**
+ * A fault a property test applies to one of its replicas (`who` modulo their number); a
+ * `'join'` is the caller's to make (it boots its own replica), and does nothing here.
+ */
+export interface FaultStep {
+  kind: 'crash' | 'pause' | 'partition' | 'leave' | 'join';
+  who: number;
+}
+
+/**
+ * Applies `step` to its replica: crash (SIGKILL), pause or resume (SIGSTOP/SIGCONT), partition
+ * or heal, or a graceful leave (`app.close()`, then nothing of it happens any more). Answers the
+ * replica it crashed, if it did, whose calls in flight never settle.
+ */
+export async function applyFault(
+  cluster: FakeCluster,
+  apps: readonly App[],
+  step: FaultStep,
+): Promise<App | undefined> {
+  const target = apps[step.who % apps.length];
+  const state = target.replica.state;
+  if (step.kind === 'leave' && state === 'up') {
+    await cluster.clock.runUntil(target.app.close());
+    target.replica.crash();
+  } else if (step.kind === 'crash' && state !== 'crashed') {
+    target.replica.crash();
+    return target;
+  } else if (step.kind === 'pause') {
+    if (state === 'up') target.replica.pause();
+    else if (state === 'paused') target.replica.resume();
+  } else if (step.kind === 'partition') {
+    if (state === 'up') target.replica.partition();
+    else if (state === 'partitioned') target.replica.heal();
+  }
+  return undefined;
+}
+
+/** The faults end: every replica still alive is up again. */
+export function endFaults(apps: readonly App[]): void {
+  for (const a of apps) {
+    if (a.replica.state === 'paused') a.replica.resume();
+    if (a.replica.state === 'partitioned') a.replica.heal();
+  }
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { PollingContext } from '../../lib/index.js';
 import { FakeCluster } from '../../lib/testing/index.js';
-import { bootReplica, Downstream, type App } from './support.js';
+import { applyFault, bootReplica, Downstream, endFaults, type App } from './support.js';
 
 /*
  * Property: whatever the replicas do meanwhile (crash, pause, partition, join, leave), a
@@ -78,24 +78,12 @@ describe('cluster-wide trigger(), whatever the faults', () => {
                   call.error = error;
                 },
               );
-            } else if (s.kind === 'leave' && state === 'up') {
-              await cluster.clock.runUntil(target.app.close());
-              target.replica.crash();
-            } else if (s.kind === 'crash' && state !== 'crashed') {
-              target.replica.crash();
-              killed.add(target);
-            } else if (s.kind === 'pause') {
-              if (state === 'up') target.replica.pause();
-              else if (state === 'paused') target.replica.resume();
-            } else if (s.kind === 'partition') {
-              if (state === 'up') target.replica.partition();
-              else if (state === 'partitioned') target.replica.heal();
+            } else {
+              const crashed = await applyFault(cluster, apps, s);
+              if (crashed !== undefined) killed.add(crashed);
             }
           }
-          for (const a of apps) {
-            if (a.replica.state === 'paused') a.replica.resume();
-            if (a.replica.state === 'partitioned') a.replica.heal();
-          }
+          endFaults(apps);
           await cluster.clock.advance(2 * LEASE + RENEW);
           downstream.check();
           // Only triggers explain a run: at most one run per call.
