@@ -171,7 +171,7 @@ async function declarationsOf(
   return { seen, bare, texts };
 }
 
-/** The names of the members `className` declares in a declaration file's text. */
+/** The names of the members `className` declares in a declaration file's text (an overloaded method once). */
 function classMembers(text: string, className: string): string[] {
   const file = ts.createSourceFile('declared.d.ts', text, ts.ScriptTarget.Latest);
   const found = file.statements.find(
@@ -179,9 +179,10 @@ function classMembers(text: string, className: string): string[] {
       ts.isClassDeclaration(node) && node.name?.text === className,
   );
   if (found === undefined) throw new Error(`no class ${className} declared`);
-  return found.members.map((member) =>
+  const names = found.members.map((member) =>
     ts.isConstructorDeclaration(member) ? 'constructor' : (member.name?.getText(file) ?? '?'),
   );
+  return [...new Set(names)];
 }
 
 interface Outcome {
