@@ -1,4 +1,5 @@
 import {
+  ConflictException,
   Controller,
   ForbiddenException,
   Get,
@@ -109,8 +110,14 @@ export function dashboardController(settings: DashboardSettings): Type<unknown> 
         throw new NotFoundException(`No dashboard action is named "${action}"`);
       if (!this.registry.has(name)) throw new NotFoundException(`No loop is named "${name}"`);
       const verb = action as keyof typeof ACTIONS;
-      // Awaited: the answer says the registry did it (for trigger, that the run has settled).
-      await ACTIONS[verb](this.registry, name);
+      try {
+        // Awaited: the answer says the registry did it (for trigger, that the run has settled).
+        await ACTIONS[verb](this.registry, name);
+      } catch (error) {
+        // The registry refused (a loop paused cluster-wide, a store out of reach, shutdown):
+        // 409 with its message, which names the loop, rather than an opaque 500.
+        throw new ConflictException(error instanceof Error ? error.message : String(error));
+      }
       return { name, action: verb, done: true };
     }
   }

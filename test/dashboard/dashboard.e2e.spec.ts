@@ -252,6 +252,17 @@ describe('POST /wait/api/loops/:name/…', () => {
     expect(registry.get(HOSTILE).state).toBe('running');
   });
 
+  it('409 with the message when the registry refuses', async () => {
+    const { base, registry } = await serve({ readOnly: false });
+    jest.spyOn(registry, 'trigger').mockRejectedValue(new Error('the loop is paused'));
+    const response = await fetch(loopUrl(base, HOSTILE, 'trigger'), {
+      method: 'POST',
+      headers: write,
+    });
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ message: 'the loop is paused' });
+  });
+
   it('404 for an unknown loop or action', async () => {
     const { base } = await serve({ readOnly: false });
     const response = await fetch(loopUrl(base, 'nope', 'trigger'), {
