@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import {
+  auditTime,
   catchError,
   defer,
   distinctUntilChanged,
@@ -52,8 +53,8 @@ export interface DashboardMessage {
 
 /**
  * @internal The state and runs every SSE client of the dashboard listens to. One feed per app:
- * its store reads (`list({ cluster: true })` at most every {@link DASHBOARD_REFRESH_MS} and after
- * each run event) are shared by all clients, and stop when the last one leaves. On module destroy
+ * its store reads (`list({ cluster: true })` every {@link DASHBOARD_REFRESH_MS} and 100 ms after a
+ * burst of run events, one at a time) are shared by all clients, and stop when the last one leaves. On module destroy
  * every stream completes, so Nest ends the open responses and `app.close()` does not wait on them.
  */
 @Injectable()
@@ -66,7 +67,7 @@ export class DashboardFeed implements OnModuleDestroy {
   readonly #runs: Observable<DashboardRun>;
 
   constructor(
-    private readonly registry: PollingRegistry,
+    @Inject(PollingRegistry) private readonly registry: PollingRegistry,
     @Inject(DASHBOARD_SETTINGS) private readonly settings: DashboardSettings,
   ) {
     this.#runs = registry.events$.pipe(
@@ -80,8 +81,9 @@ export class DashboardFeed implements OnModuleDestroy {
       share(),
     );
     // Timing is the registry's; the feed only re-reads: on a tick, or when a run says the view
-    // changed. exhaustMap: a read in progress absorbs the requests made meanwhile.
-    this.#states = merge(interval(DASHBOARD_REFRESH_MS), this.#runs).pipe(
+    // changed (a burst of run events makes one read, 100 ms after its first). exhaustMap: a read
+    // in progress absorbs the requests made meanwhile.
+    this.#states = merge(interval(DASHBOARD_REFRESH_MS), this.#runs.pipe(auditTime(100))).pipe(
       startWith(0),
       exhaustMap(() =>
         from(this.read()).pipe(
