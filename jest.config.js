@@ -17,7 +17,7 @@ export default {
     // The package's own name, as the README's examples (and the sample) import it: its sources,
     // as tsconfig.json's `paths` map it for the type-check.
     '^nestjs-wait$': '<rootDir>/lib/index.ts',
-    '^nestjs-wait/(testing|terminus|redis|postgres)$': '<rootDir>/lib/$1/index.ts',
+    '^nestjs-wait/(testing|terminus|dashboard|redis|postgres)$': '<rootDir>/lib/$1/index.ts',
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],

@@ -91,7 +91,7 @@ describe('the tarball', () => {
     for (const name of internal) expect(registry).not.toMatch(new RegExp(`\\b${name}\\b`));
     expect(registry).toMatch(/\badd<.*>\(name: string/);
     // Nor does any declaration the public entry points reach name the internal types.
-    for (const entry of ['index', 'terminus/index']) {
+    for (const entry of ['index', 'terminus/index', 'dashboard/index']) {
       const { texts } = await declarationsOf(join(dist, `${entry}.d.ts`));
       for (const name of ['WaitOrchestrator', 'LoopObserver', 'LoopPlan', 'OtelApi']) {
         expect(texts.filter((text) => new RegExp(`\\b${name}\\b`).test(text))).toEqual([]);
@@ -111,6 +111,7 @@ describe('the tarball', () => {
       'dist/index',
       'dist/testing/index',
       'dist/terminus/index',
+      'dist/dashboard/index',
       'dist/redis/index',
       'dist/postgres/index',
     ]) {

@@ -1,6 +1,7 @@
 // CommonJS: type-checked in each throwaway app against the installed tarball's declarations.
 import { Injectable } from '@nestjs/common';
 import { Until, WaitModule, type LoopContext, type LoopStatus } from 'nestjs-wait';
+import { WaitDashboardModule, type DashboardState } from 'nestjs-wait/dashboard';
 import { WaitHealthIndicator } from 'nestjs-wait/terminus';
 import { FakeClock } from 'nestjs-wait/testing';
 
@@ -16,3 +17,5 @@ export class Worker {
 export const module = WaitModule.forRoot({ clock: new FakeClock(), tracing: true });
 export const state: LoopStatus['state'] = 'standby';
 export type Indicator = WaitHealthIndicator;
+export const dashboard = WaitDashboardModule.forRoot({ path: '/ops/wait', readOnly: true });
+export type Dashboard = DashboardState['loops'][number]['name'];

@@ -1,0 +1,151 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import {
+  auditTime,
+  catchError,
+  defer,
+  distinctUntilChanged,
+  EMPTY,
+  exhaustMap,
+  from,
+  interval,
+  map,
+  merge,
+  type Observable,
+  ReplaySubject,
+  share,
+  startWith,
+  Subject,
+  takeUntil,
+} from 'rxjs';
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { LoopEvent, LoopStatus, MemberStatus } from '../polling/polling.interfaces.js';
+import { PollingRegistry } from '../polling/polling.registry.js';
+import { DASHBOARD_REFRESH_MS, DASHBOARD_SETTINGS } from './dashboard.constants.js';
+import type { DashboardSettings } from './dashboard.options.js';
+
+/** One loop as the dashboard shows it: its cluster status without `lastError` (not JSON-safe). */
+export type DashboardLoop = Omit<LoopStatus, 'lastError'>;
+
+/** What `GET <path>/api/state` answers, and each SSE `state` event carries. */
+export interface DashboardState {
+  loops: DashboardLoop[];
+  members: MemberStatus[];
+  readOnly: boolean;
+}
+
+/** What each SSE `run` event carries: one of `events$`, without its `error`. */
+export interface DashboardRun {
+  name: string;
+  type: LoopEvent['type'];
+  iteration: number;
+  at: string;
+}
+
+/**
+ * One server-sent event, as Nest's `@Sse()` writes it: a `state` event's data is the state
+ * already serialized (once, for every client), a `run` event's a {@link DashboardRun}.
+ */
+export interface DashboardMessage {
+  type: 'state' | 'run';
+  data: string | DashboardRun;
+}
+
+/**
+ * @internal The state and runs every SSE client of the dashboard listens to. One feed per app:
+ * its store reads (`list({ cluster: true })` every {@link DASHBOARD_REFRESH_MS} and 100 ms after a
+ * burst of run events, one at a time) are shared by all clients, and stop when the last one leaves. On module destroy
+ * every stream completes, so Nest ends the open responses and `app.close()` does not wait on them.
+ */
+@Injectable()
+export class DashboardFeed implements OnModuleDestroy {
+  readonly #closed = new Subject<void>();
+  #destroyed = false;
+  /** The responses of the connected clients, to wait for their end on module destroy. */
+  readonly #responses = new Set<ServerResponse>();
+  readonly #states: Observable<string>;
+  readonly #runs: Observable<DashboardRun>;
+
+  constructor(
+    @Inject(PollingRegistry) private readonly registry: PollingRegistry,
+    @Inject(DASHBOARD_SETTINGS) private readonly settings: DashboardSettings,
+  ) {
+    this.#runs = registry.events$.pipe(
+      map((event) => ({
+        name: event.name,
+        type: event.type,
+        iteration: event.iteration,
+        at: event.at.toISOString(),
+      })),
+      takeUntil(this.#closed),
+      share(),
+    );
+    // Timing is the registry's; the feed only re-reads: on a tick, or when a run says the view
+    // changed (a burst of run events makes one read, 100 ms after its first). exhaustMap: a read
+    // in progress absorbs the requests made meanwhile.
+    this.#states = merge(interval(DASHBOARD_REFRESH_MS), this.#runs.pipe(auditTime(100))).pipe(
+      startWith(0),
+      exhaustMap(() =>
+        from(this.read()).pipe(
+          // A store out of reach skips this refresh; the next tick tries again.
+          catchError(() => EMPTY),
+        ),
+      ),
+      // Serialized once for every client, and compared so that only changes are sent.
+      map((state) => JSON.stringify(state)),
+      distinctUntilChanged(),
+      takeUntil(this.#closed),
+      // The last state is replayed to each new client; the reads stop with the last client.
+      share({
+        connector: () => new ReplaySubject<string>(1),
+        resetOnError: true,
+        resetOnComplete: true,
+        resetOnRefCountZero: true,
+      }),
+    );
+  }
+
+  /** The cluster's view now, in one store call. */
+  async read(): Promise<DashboardState> {
+    const statuses = await this.registry.list({ cluster: true });
+    return {
+      // lastError may be anything (and is absent for remote loops); lastErrorMessage says it.
+      loops: statuses.map(({ lastError: _lastError, ...loop }) => loop),
+      members: this.registry.members(),
+      readOnly: this.settings.readOnly,
+    };
+  }
+
+  /** The SSE stream of one client: the state at once and on change, and every run event. */
+  stream(response?: ServerResponse): Observable<DashboardMessage> {
+    // A client connecting during shutdown gets a stream that completes at once.
+    return defer(() => {
+      if (this.#destroyed) return EMPTY;
+      if (response !== undefined && !response.writableFinished) {
+        this.#responses.add(response);
+        response.once('close', () => this.#responses.delete(response));
+      }
+      return merge(
+        this.#states.pipe(map((json): DashboardMessage => ({ type: 'state', data: json }))),
+        this.#runs.pipe(map((run): DashboardMessage => ({ type: 'run', data: run }))),
+      );
+    }).pipe(takeUntil(this.#closed));
+  }
+
+  /**
+   * Completes every client's stream, so Nest ends its response, and waits (up to 1 s) until the
+   * responses have finished: their keep-alive sockets are then idle, which the HTTP server's
+   * `close()` closes at once, instead of waiting for each client to let go (undici: 4 s).
+   */
+  async onModuleDestroy(): Promise<void> {
+    this.#destroyed = true;
+    this.#closed.next();
+    this.#closed.complete();
+    const ends = [...this.#responses]
+      .filter((response) => !response.writableFinished)
+      .map((response) => once(response, 'finish').catch(() => undefined));
+    const bound = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
+    await Promise.race([Promise.all(ends), bound]);
+    this.#responses.clear();
+  }
+}
