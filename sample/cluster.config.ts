@@ -9,7 +9,8 @@ import { RedisLeaseStore } from 'nestjs-wait/redis';
  * owner per loop). With neither, the leases live in this process's memory and the one process
  * runs everything. `LEASE_NAME` (default `'sample-gc'`) is shared by the replicas; `POD_NAME`
  * (default host-pid-random) names this one, as a Kubernetes Deployment would through the
- * downward API.
+ * downward API. `LEASE_TABLE` names the PostgreSQL lease table (default the store's,
+ * `'nestjs_wait_leases'`).
  */
 export function cluster(config: ConfigService): ClusterOptions {
   const redisUrl = config.get<string>('REDIS_URL');
@@ -17,7 +18,10 @@ export function cluster(config: ConfigService): ClusterOptions {
   const store = redisUrl
     ? new RedisLeaseStore({ url: redisUrl })
     : databaseUrl
-      ? new PostgresLeaseStore({ connectionString: databaseUrl })
+      ? new PostgresLeaseStore({
+          connectionString: databaseUrl,
+          table: config.get<string>('LEASE_TABLE') || undefined,
+        })
       : undefined;
   return {
     store,

@@ -2,73 +2,19 @@
  * The sample app as two replicas on the real Redis (REDIS_URL): they spread the two garbage
  * collectors, one each, and when one is stopped with SIGTERM the other takes its loop at once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { REDIS_URL, describeWith, unique, until } from '../leader/servers.js';
+import { Sample } from './sample-process.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const lease = unique('sample-gc-test-');
-
-interface Health {
-  info?: {
-    loops: {
-      role: string;
-      identity: string;
-      leader: string | null;
-      loops: Record<string, { state: string }>;
-    };
-  };
-}
-
-class Sample {
-  readonly child: ChildProcess;
-  output = '';
-  constructor(readonly pod: string) {
-    this.child = spawn(process.execPath, ['dist-sample/main.js'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        PORT: '0',
-        NO_COLOR: '1',
-        REDIS_URL,
-        LEASE_NAME: lease,
-        POD_NAME: pod,
-        CONTAINER_GC_PERIOD: '200ms',
-        LEASE_DURATION: '3s',
-        RENEW_DEADLINE: '2s',
-        RETRY_PERIOD: '500ms',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout!.setEncoding('utf8').on('data', (c: string) => (this.output += c));
-    this.child.stderr!.setEncoding('utf8').on('data', (c: string) => (this.output += c));
-  }
-  get url(): string | undefined {
-    return /Sample listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(this.output)?.[1];
-  }
-  /** GET /loops: each loop's owner and state, by name. */
-  async loops(): Promise<
-    Record<string, { owner?: string; state: string; placement: string }> | undefined
-  > {
-    if (this.url === undefined) return undefined;
-    const response = await fetch(`${this.url}/loops`, { signal: AbortSignal.timeout(5000) });
-    const list = (await response.json()) as {
-      name: string;
-      owner?: string;
-      state: string;
-      placement: string;
-    }[];
-    return Object.fromEntries(list.map((l) => [l.name, l]));
-  }
-  /** The loops part of GET /health. */
-  async health(): Promise<NonNullable<Health['info']>['loops'] | undefined> {
-    const url = /Sample listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(this.output)?.[1];
-    if (url === undefined) return undefined;
-    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
-    return ((await response.json()) as Health).info?.loops;
-  }
-}
+const env = {
+  REDIS_URL,
+  LEASE_NAME: lease,
+  CONTAINER_GC_PERIOD: '200ms',
+  LEASE_DURATION: '3s',
+  RENEW_DEADLINE: '2s',
+  RETRY_PERIOD: '500ms',
+};
 
 const describeRedis = await describeWith('redis');
 
@@ -83,7 +29,7 @@ describeRedis('the sample as two replicas on Redis', () => {
   });
 
   it('the replicas spread the collectors, one each; SIGTERM hands its loop to the other', async () => {
-    samples.push(new Sample('pod-a'), new Sample('pod-b'));
+    samples.push(new Sample('pod-a', env), new Sample('pod-b', env));
     const [a, b] = samples as [Sample, Sample];
     const owners = await until(
       'both replicas to agree on two owners',
