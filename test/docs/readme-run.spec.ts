@@ -345,6 +345,33 @@ const runners: Runner[] = [
       expect(count('fetchStatus')).toBe(2);
     },
   },
+  {
+    heading: '## Dashboard (preview)',
+    marker: "WaitDashboardModule.forRoot({ path: '/wait', readOnly: false })",
+    async run(block) {
+      const module = await load('dashboard', block.code);
+      const ref = await Test.createTestingModule({
+        imports: [exported(module, 'DashboardAppModule')],
+      })
+        .setLogger(new CapturingLogger())
+        .compile();
+      const app = ref.createNestApplication({ logger: new CapturingLogger() });
+      await app.listen(0, '127.0.0.1');
+      try {
+        const base = `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/wait`;
+        const page = await fetch(base);
+        expect(page.status).toBe(200);
+        expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+        const state = (await (await fetch(`${base}/api/state`)).json()) as { readOnly: boolean };
+        expect(state.readOnly).toBe(false);
+        // Without the header a cross-site form cannot send: refused.
+        const bare = await fetch(`${base}/api/loops/none/trigger`, { method: 'POST' });
+        expect(bare.status).toBe(403);
+      } finally {
+        await app.close();
+      }
+    },
+  },
 ];
 
 /**
