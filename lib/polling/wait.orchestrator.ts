@@ -208,18 +208,20 @@ export class WaitOrchestrator
    * Runs a spread or leader loop this replica does not own on its owner (see
    * `ClusterNode.trigger`); `false` for a loop that runs here (an `'every'` loop, a leader loop
    * on a store without the cluster calls, a loop owned here). Rejects at once, naming `where`,
-   * for a loop paused cluster-wide, and as the node does otherwise.
+   * for a loop paused cluster-wide (on its owner too), and as the node does otherwise.
    */
   triggerRemote(loop: ManagedLoop, where: string): Promise<void> | false {
     const ownership = ownershipOf(loop.gate);
     const node = this.node;
-    if (ownership === undefined || node === undefined || ownership.state === 'owned') return false;
+    if (ownership === undefined || node === undefined) return false;
+    // Paused, no replica runs it, its owner included: refused alike wherever it was asked.
     if (ownership.paused !== undefined) {
       const error = new Error(
         `${where}: ${clusterMessages.triggerPaused(loop.name, ownership.paused.by)}`,
       );
       return Promise.reject(error);
     }
+    if (ownership.state === 'owned') return false;
     return node.trigger(loop.name).catch((error: unknown) => {
       throw new Error(`${where}: ${describe(error)}`, { cause: error });
     });

@@ -114,6 +114,8 @@ describe.each(['spread', 'leader'] as const)('%s loops: trigger() on any replica
     const { error, at } = await settle(other.registry.trigger('job-0'));
     expect(error?.message).toMatch(/PollingRegistry\.trigger\(\).*"job-0".*paused.*"r\d"/);
     expect(at - asked).toBeLessThanOrEqual(100);
+    // On the owner as well.
+    await expect(owner.registry.trigger('job-0')).rejects.toThrow(/is paused cluster-wide/);
     expect(runsSince(asked)).toEqual([]);
   });
 
