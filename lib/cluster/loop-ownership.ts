@@ -115,6 +115,8 @@ export class LoopOwnership {
 
   /** Moves the taken triggers (or the one with `id`) from `from` to `to`, and sends the change. */
   private progress(from: TriggerState['state'], to: TriggerState['state'], id?: string): void {
+    // Called at every run's start and end: nothing to move (the usual case) costs nothing.
+    if (this.taken.length === 0) return;
     let moved = false;
     this.taken = this.taken.map((t) => {
       if (t.state !== from || (id !== undefined && t.id !== id)) return t;
