@@ -182,9 +182,10 @@ export class ManagedLoop {
     const failuresBefore = this.consecutiveFailures;
     this.consecutiveFailures = 0;
     this.backoff = undefined;
-    this.lastSucceededAt = Math.floor(now ?? this.clock.now());
+    const at = now ?? this.clock.now();
+    this.lastSucceededAt = Math.floor(at);
     this.observer.runSucceeded(this, failuresBefore);
-    this.release();
+    this.release(at);
   }
 
   /** LoopSession: the run failed. */
@@ -263,10 +264,16 @@ export class ManagedLoop {
     return this.gate === undefined || this.gate.admit(this.clock.now()) !== undefined;
   }
 
-  private release(): void {
-    const now = this.clock.now();
-    this.lastEndedAt = Math.floor(now);
-    this.gate?.runEnded?.(now);
+  /**
+   * The run settled; `endedAt`: when it succeeded, if known. The clock is read only for a gate
+   * (its records want the time now, as before) or when the end is not known: a sync run of an
+   * ungated loop reads no clock, as it did before `lastEndedAt` was kept.
+   */
+  private release(endedAt?: number): void {
+    const gate = this.gate;
+    const now = gate?.runEnded !== undefined || endedAt === undefined ? this.clock.now() : endedAt;
+    this.lastEndedAt = Math.floor(endedAt ?? now);
+    gate?.runEnded?.(now);
     this.waiters?.runSettled();
   }
 }
