@@ -289,9 +289,9 @@ export class ClusterNode {
     this.changed();
   }
 
-  /** The report of `loop` as it stands now, to send with its record. */
-  private readonly reportOf = (loop: string): string | undefined =>
-    this.ownerships.get(loop)?.report(this.clock.now());
+  /** The report of `loop` at `now`, to send with its record. */
+  private readonly reportOf = (loop: string, now: number): string | undefined =>
+    this.ownerships.get(loop)?.report(now);
 
   private async tick(signal: AbortSignal): Promise<void> {
     if (!this.retiring) this.watch.keep();

@@ -49,12 +49,12 @@ export class RunRecords {
 
   /**
    * The records not yet confirmed, of `loops` (default all), as durations before `now`, each
-   * with the report `reportOf` makes at this moment.
+   * with the report `reportOf` makes at `now`.
    */
   take(
     now: number,
     loops?: Iterable<string>,
-    reportOf: (loop: string) => string | undefined = () => undefined,
+    reportOf: (loop: string, now: number) => string | undefined = () => undefined,
   ): Sent {
     const runs: RunRecord[] = [];
     const versions = new Map<string, number>();
@@ -62,7 +62,7 @@ export class RunRecords {
       const e = this.entries.get(loop);
       if (e === undefined || !this.dirty.has(loop)) continue;
       const endedAgo = e.endedAt === undefined ? undefined : now - e.endedAt;
-      const report = reportOf(loop);
+      const report = reportOf(loop, now);
       runs.push({ loop, token: e.token, startedAgo: now - e.startedAt, endedAgo, report });
       versions.set(loop, e.version);
     }
