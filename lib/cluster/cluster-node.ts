@@ -140,11 +140,7 @@ export class ClusterNode {
       this.store.controlLoop(this.name, loop, change, { timeout });
     await storeCall(call, 'controlLoop', timeout, this.clock, new AbortController().signal);
     this.controls.applied(loop, change);
-    const ownership = this.ownerships.get(loop);
-    if (ownership !== undefined && change.trigger !== undefined) {
-      ownership.seenTrigger = change.trigger;
-    }
-    ownership?.onControl?.(this.controls.of(loop));
+    this.ownerships.get(loop)?.onControl?.(this.controls.of(loop));
     this.changed();
   }
 
@@ -157,6 +153,10 @@ export class ClusterNode {
    */
   async trigger(loop: string): Promise<void> {
     const id = `${this.identity}/${randomUUID()}`;
+    // Seen here before it is stored: the caller never takes its own trigger (an id never stored
+    // is never heard of again).
+    const ownership = this.ownerships.get(loop);
+    if (ownership !== undefined) ownership.seenTrigger = id;
     try {
       await this.control(loop, { by: this.identity, trigger: id });
     } catch (error) {

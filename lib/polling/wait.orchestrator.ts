@@ -236,20 +236,19 @@ export class WaitOrchestrator
     const { clock } = this.options;
     const local = loops.map((loop) => statusOf(loop, clock, this.placed(loop)));
     const node = this.node;
-    const remote = loops.filter((l) => ownershipOf(l.gate)?.state !== undefined && !ownsHere(l));
-    if (node === undefined || remote.length === 0) return local;
+    // A loop with a claim in the store that this replica does not hold: its owner knows more.
+    const remote = new Set(loops.filter((l) => !ownsHere(l) && ownershipOf(l.gate) !== undefined));
+    if (node === undefined || remote.size === 0) return local;
     let runs;
     try {
-      runs = await node.loopRuns(remote.map((l) => l.name));
+      runs = await node.loopRuns([...remote].map((l) => l.name));
     } catch (error) {
       throw new Error(messages.clusterViewFailed(where, describe(error)), { cause: error });
     }
     const at = clock.now();
     const byName = new Map(runs.map((r) => [r.loop, r]));
     return local.map((status, i) =>
-      ownershipOf(loops[i].gate) === undefined || ownsHere(loops[i])
-        ? status
-        : clusterStatusOf(status, byName.get(status.name), clock, at),
+      remote.has(loops[i]) ? clusterStatusOf(status, byName.get(status.name), clock, at) : status,
     );
   }
 
