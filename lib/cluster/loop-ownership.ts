@@ -110,7 +110,11 @@ export class LoopOwnership {
   report(now: number): string | undefined {
     const report = this.reporter?.(now);
     if (report === undefined) return undefined;
-    return encodeReport(this.taken.length === 0 ? report : { ...report, triggers: this.taken });
+    if (this.taken.length === 0 || this.owner === undefined || this.token === undefined) {
+      return encodeReport(report);
+    }
+    const takenBy = { identity: this.owner, token: this.token };
+    return encodeReport({ ...report, triggers: this.taken, takenBy });
   }
 
   /** Moves the taken triggers (or the one with `id`) from `from` to `to`, and sends the change. */

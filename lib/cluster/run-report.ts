@@ -18,6 +18,12 @@ export interface RunReport {
   readonly nextIn?: number | undefined;
   /** The cluster-wide triggers this owner took last (at most {@link MAX_TRIGGERS}), and how far each got. */
   readonly triggers?: readonly TriggerState[] | undefined;
+  /**
+   * Who took those triggers: the owner and its fencing token when the report was made. The
+   * store's record names the loop's live claim, which may be a later owner's by the time a
+   * caller reads it: a trigger still queued under an older token will never run.
+   */
+  readonly takenBy?: { readonly identity: string; readonly token: number } | undefined;
 }
 
 /** A trigger the owner took: waiting for the run in flight, running, settled, or not run. */
@@ -64,7 +70,15 @@ export function decodeReport(text: string | undefined): RunReport | undefined {
     triggers: Array.isArray(r.triggers)
       ? r.triggers.map(triggerOf).filter((t) => t !== undefined)
       : undefined,
+    takenBy: takerOf(r.takenBy),
   };
+}
+
+function takerOf(value: unknown): RunReport['takenBy'] {
+  if (value === null || typeof value !== 'object') return undefined;
+  const { identity, token } = value as Record<string, unknown>;
+  if (typeof identity !== 'string' || typeof token !== 'number') return undefined;
+  return { identity, token };
 }
 
 const TRIGGER_STATES: readonly string[] = ['queued', 'running', 'settled', 'skipped'];

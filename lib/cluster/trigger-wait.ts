@@ -55,10 +55,13 @@ export async function waitForTrigger(asked: AskedTrigger): Promise<void> {
         continue;
       }
     }
-    const mine = decodeReport(run?.report)?.triggers?.find((t) => t.id === asked.id);
+    const report = decodeReport(run?.report);
+    const mine = report?.triggers?.find((t) => t.id === asked.id);
     if (run !== undefined && mine !== undefined) {
       if (mine.state === 'settled' || mine.state === 'skipped') return;
-      owner ??= { identity: run.owner ?? '?', token: run.token };
+      // The owner that took it, which the live claim may no longer name: the loop moved before
+      // the run, and the next owner never runs it.
+      owner ??= report?.takenBy ?? { identity: run.owner ?? '?', token: run.token };
       if (run.owner === undefined || run.token !== owner.token) {
         throw new Error(messages.triggerOwnerLost(loop, owner.identity));
       }

@@ -36,11 +36,11 @@ async function replica(
   return a;
 }
 
-/** A loop `slow` on every replica whose runs take `ms` (until aborted); only triggers run it. */
-function addSlow(placement: 'spread' | 'leader', ms: number): void {
-  for (const x of apps) {
+/** A loop `name` on each of `on` whose runs take `ms` (until aborted); only triggers run it. */
+function addSlow(placement: 'spread' | 'leader', ms: number, name = 'slow', on = apps): void {
+  for (const x of on) {
     x.registry.add(
-      'slow',
+      name,
       ({ signal }) =>
         new Promise<void>((resolve) => {
           const t = x.replica.clock.setTimeout(resolve, ms);
@@ -222,6 +222,36 @@ describe('trigger() racing with a move', () => {
     for (const o of outcomes) {
       if (o.error !== undefined) expect(o.error.message).toMatch(/"job-0"/);
     }
+    downstream.check();
+  });
+  it('taken, then the loop moves to a joiner before it ran: the call rejects naming the owner that took it', async () => {
+    // Found by trigger.properties.spec.ts. r2 owns loop "job" and takes both triggers, the
+    // second behind the first one's run; r4 joins and takes the loop over, and never runs the
+    // second. The store's record still lists it as queued, under r4's live claim by the time
+    // the caller first reads it: the caller must see that r2 took it and was replaced.
+    for (let i = 0; i < 3; i++) await replica(`r${i}`);
+    addSlow('spread', 300, 'job');
+    await cluster.clock.advance(4000);
+    expect(ownerOf('job')?.replica.identity).toBe('r2');
+    const outcomes: Array<{ error?: Error }> = [];
+    const ask = () => {
+      const outcome: { error?: Error } = {};
+      apps[0].registry.trigger('job').then(
+        () => outcomes.push(outcome),
+        (error: Error) => outcomes.push({ error }),
+      );
+    };
+    ask();
+    addSlow('spread', 300, 'job', [await replica('r3')]);
+    ask();
+    addSlow('spread', 300, 'job', [await replica('r4')]);
+    await cluster.clock.advance(2 * LEASE);
+    expect(ownerOf('job')?.replica.identity).toBe('r4');
+    expect(outcomes).toHaveLength(2);
+    const errors = outcomes.map((o) => o.error?.message).filter((m) => m !== undefined);
+    expect(errors).toEqual([
+      expect.stringMatching(/owner "r2" of loop "job" was lost before the triggered run settled/),
+    ]);
     downstream.check();
   });
 });
