@@ -19,7 +19,7 @@ import type { ServerResponse } from 'node:http';
 import type { Observable } from 'rxjs';
 import { PollingRegistry } from '../polling/polling.registry.js';
 import { DASHBOARD_CSRF_HEADER, DASHBOARD_SETTINGS } from './dashboard.constants.js';
-import { DashboardFeed, type DashboardMessage, type DashboardState } from './dashboard.feed.js';
+import { DashboardFeed, type DashboardMessage, type DashboardSnapshot } from './dashboard.feed.js';
 import type { DashboardSettings } from './dashboard.options.js';
 import { DASHBOARD_PAGE, DASHBOARD_PAGE_CSP } from './dashboard.page.js';
 
@@ -85,8 +85,8 @@ export function dashboardController(settings: DashboardSettings): Type<unknown> 
 
     @Get('api/state')
     @Header('Cache-Control', 'no-store')
-    state(): Promise<DashboardState> {
-      return this.feed.read();
+    state(): Promise<DashboardSnapshot> {
+      return this.feed.snapshot();
     }
 
     @Sse('api/events')

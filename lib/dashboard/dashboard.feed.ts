@@ -11,6 +11,7 @@ import {
   map,
   merge,
   type Observable,
+  of,
   ReplaySubject,
   share,
   startWith,
@@ -23,6 +24,7 @@ import type { LoopEvent, LoopStatus, MemberStatus } from '../polling/polling.int
 import { PollingRegistry } from '../polling/polling.registry.js';
 import { DASHBOARD_REFRESH_MS, DASHBOARD_SETTINGS } from './dashboard.constants.js';
 import type { DashboardSettings } from './dashboard.options.js';
+import { type DashboardRunSpan, RunHistory } from './run-history.js';
 
 /** One loop as the dashboard shows it: its cluster status without `lastError` (not JSON-safe). */
 export type DashboardLoop = Omit<LoopStatus, 'lastError'>;
@@ -32,6 +34,19 @@ export interface DashboardState {
   loops: DashboardLoop[];
   members: MemberStatus[];
   readOnly: boolean;
+}
+
+/** What `GET <path>/api/state` answers: the state, with every loop's recent runs. */
+export interface DashboardSnapshot extends DashboardState, DashboardTimeline {}
+
+/**
+ * What each SSE `timeline` event carries: at connect every loop's recent runs, then each run as
+ * it starts and ends. `now` is the registry's clock time (ms), so that the page draws its
+ * timelines on the server's time, whatever the browser's clock says.
+ */
+export interface DashboardTimeline {
+  now: number;
+  runs: DashboardRunSpan[];
 }
 
 /** What each SSE `run` event carries: one of `events$`, without its `error`. */
@@ -47,8 +62,8 @@ export interface DashboardRun {
  * already serialized (once, for every client), a `run` event's a {@link DashboardRun}.
  */
 export interface DashboardMessage {
-  type: 'state' | 'run';
-  data: string | DashboardRun;
+  type: 'state' | 'run' | 'timeline';
+  data: string | DashboardRun | DashboardTimeline;
 }
 
 /**
@@ -65,6 +80,9 @@ export class DashboardFeed implements OnModuleDestroy {
   readonly #responses = new Set<ServerResponse>();
   readonly #states: Observable<string>;
   readonly #runs: Observable<DashboardRun>;
+  readonly #history = new RunHistory();
+  /** Each span the history made or changed, to send as a `timeline` event. */
+  readonly #spans = new Subject<DashboardRunSpan>();
 
   constructor(
     @Inject(PollingRegistry) private readonly registry: PollingRegistry,
@@ -80,6 +98,12 @@ export class DashboardFeed implements OnModuleDestroy {
       takeUntil(this.#closed),
       share(),
     );
+    // Followed for the app's life, not only while a client listens: a page opened later shows
+    // the runs before it.
+    registry.events$.pipe(takeUntil(this.#closed)).subscribe((event) => {
+      const span = this.#history.event(event);
+      if (span !== undefined) this.#spans.next(span);
+    });
     // Timing is the registry's; the feed only re-reads: on a tick, or when a run says the view
     // changed (a burst of run events makes one read, 100 ms after its first). exhaustMap: a read
     // in progress absorbs the requests made meanwhile.
@@ -105,18 +129,39 @@ export class DashboardFeed implements OnModuleDestroy {
     );
   }
 
-  /** The cluster's view now, in one store call. */
+  /**
+   * The cluster's view now, in one store call. The runs of the loops another replica owns are
+   * taken from it for their timelines (this replica's own come from `events$`).
+   */
   async read(): Promise<DashboardState> {
     const statuses = await this.registry.list({ cluster: true });
-    return {
-      // lastError may be anything (and is absent for remote loops); lastErrorMessage says it.
-      loops: statuses.map(({ lastError: _lastError, ...loop }) => loop),
-      members: this.registry.members(),
-      readOnly: this.settings.readOnly,
-    };
+    const members = this.registry.members();
+    const self = members.find((member) => member.self)?.identity;
+    // lastError may be anything (and is absent for remote loops); lastErrorMessage says it.
+    const loops = statuses.map(({ lastError: _lastError, ...loop }) => loop);
+    for (const loop of loops) {
+      const remote = self !== undefined && loop.placement !== 'every' && loop.owner !== self;
+      const span = remote ? this.#history.observed(loop) : undefined;
+      if (span !== undefined) this.#spans.next(span);
+    }
+    this.#history.keepOnly(new Set(loops.map((loop) => loop.name)));
+    return { loops, members, readOnly: this.settings.readOnly };
   }
 
-  /** The SSE stream of one client: the state at once and on change, and every run event. */
+  /** The state now, with every loop's recent runs (`GET <path>/api/state`). */
+  async snapshot(): Promise<DashboardSnapshot> {
+    const state = await this.read();
+    return { ...state, ...this.#timeline(this.#history.all()) };
+  }
+
+  #timeline(runs: DashboardRunSpan[]): DashboardTimeline {
+    return { now: this.registry.now().getTime(), runs };
+  }
+
+  /**
+   * The SSE stream of one client: the recent runs and the state at once, then the state on
+   * change, every run event, and each timeline change.
+   */
   stream(response?: ServerResponse): Observable<DashboardMessage> {
     // A client connecting during shutdown gets a stream that completes at once.
     return defer(() => {
@@ -125,9 +170,15 @@ export class DashboardFeed implements OnModuleDestroy {
         this.#responses.add(response);
         response.once('close', () => this.#responses.delete(response));
       }
+      const timeline = (runs: DashboardRunSpan[]): DashboardMessage => ({
+        type: 'timeline',
+        data: this.#timeline(runs),
+      });
       return merge(
+        of(timeline(this.#history.all())),
         this.#states.pipe(map((json): DashboardMessage => ({ type: 'state', data: json }))),
         this.#runs.pipe(map((run): DashboardMessage => ({ type: 'run', data: run }))),
+        this.#spans.pipe(map((span) => timeline([span]))),
       );
     }).pipe(takeUntil(this.#closed));
   }
@@ -141,6 +192,7 @@ export class DashboardFeed implements OnModuleDestroy {
     this.#destroyed = true;
     this.#closed.next();
     this.#closed.complete();
+    this.#spans.complete();
     const ends = [...this.#responses]
       .filter((response) => !response.writableFinished)
       .map((response) => once(response, 'finish').catch(() => undefined));

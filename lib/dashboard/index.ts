@@ -9,6 +9,9 @@ export type {
   DashboardLoop,
   DashboardMessage,
   DashboardRun,
+  DashboardSnapshot,
   DashboardState,
+  DashboardTimeline,
 } from './dashboard.feed.js';
+export type { DashboardRunSpan } from './run-history.js';
 export type { DashboardActionResult } from './dashboard.controller.js';

@@ -33,7 +33,7 @@ export function statusOf(
     paused?: { readonly by: string | undefined; readonly at: number | undefined } | undefined;
   },
 ): LoopStatus {
-  const { period, jitter, sliding } = loop.settings;
+  const { period, jitter, sliding, backoff } = loop.settings;
   const status: LoopStatus = {
     name: loop.name,
     state: paused === undefined ? loop.state : 'paused',
@@ -42,6 +42,7 @@ export function statusOf(
     period,
     jitter,
     sliding,
+    backoff: backoff !== undefined,
     iterations: loop.iterations,
     failures: loop.failures,
     consecutiveFailures: loop.consecutiveFailures,
@@ -113,6 +114,7 @@ export function clusterStatusOf(
     period: local.period,
     jitter: local.jitter,
     sliding: local.sliding,
+    backoff: local.backoff,
     iterations: report?.iterations ?? 0,
     failures: report?.failures ?? 0,
     consecutiveFailures: report?.consecutiveFailures ?? 0,

@@ -22,6 +22,12 @@ export interface LoopStatus {
   period: number;
   jitter: number;
   sliding: boolean;
+  /**
+   * Whether a backoff is set (the `backoff` option): after a failed run the next one waits the
+   * backoff, growing with each failure, instead of the period. In effect while
+   * `consecutiveFailures > 0`.
+   */
+  backoff: boolean;
   /** Runs so far, over every start. */
   iterations: number;
   failures: number;
