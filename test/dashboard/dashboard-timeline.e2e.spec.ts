@@ -1,4 +1,5 @@
 import { Test } from '@nestjs/testing';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { INestApplication } from '@nestjs/common';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,79 +16,87 @@ import { sse } from './sse.js';
  * events$ for the loops this replica runs and from the cluster's view for the others.
  */
 
-describe('the timeline of a loop this replica runs (HTTP, Express)', () => {
-  let app: INestApplication;
-  let base: string;
-  let registry: PollingRegistry;
+describe.each(['express', 'fastify'] as const)(
+  'the timeline of a loop this replica runs (HTTP, %s)',
+  (adapter) => {
+    let app: INestApplication;
+    let base: string;
+    let registry: PollingRegistry;
 
-  beforeEach(async () => {
-    const ref = await Test.createTestingModule({
-      imports: [WaitModule.forRoot(), WaitDashboardModule.forRoot()],
-    }).compile();
-    app = ref.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
-    base = `http://127.0.0.1:${port}/wait`;
-    registry = app.get(PollingRegistry);
-  });
-  afterEach(() => app.close());
-
-  it('GET api/state answers the runs so far and the registry clock time', async () => {
-    let n = 0;
-    const fail = () => {
-      if (++n === 2) throw new Error('second');
-    };
-    registry.add('gc', fail, { period: '1h', initialDelay: '1h' });
-    await registry.trigger('gc');
-    await registry.trigger('gc');
-    const state = (await (await fetch(`${base}/api/state`)).json()) as DashboardSnapshot;
-    expect(Math.abs(state.now - Date.now())).toBeLessThan(1000);
-    const runs = state.runs.filter((r) => r.name === 'gc');
-    expect(runs.map((r) => r.outcome)).toEqual(['succeeded', 'failed']);
-    for (const r of runs) expect(r.end).toBeGreaterThanOrEqual(r.start);
-    expect(runs[0].start).toBeLessThanOrEqual(runs[1].start);
-  });
-
-  it('SSE: the runs so far at connect, then each run as it starts and as it ends', async () => {
-    let release: () => void = () => undefined;
-    registry.add('slow', () => new Promise<void>((resolve) => (release = resolve)), {
-      period: '1h',
-      initialDelay: '1h',
+    beforeEach(async () => {
+      const ref = await Test.createTestingModule({
+        imports: [WaitModule.forRoot(), WaitDashboardModule.forRoot()],
+      }).compile();
+      app =
+        adapter === 'fastify'
+          ? ref.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+              logger: false,
+            })
+          : ref.createNestApplication({ logger: false });
+      await app.listen(0, '127.0.0.1');
+      const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+      base = `http://127.0.0.1:${port}/wait`;
+      registry = app.get(PollingRegistry);
     });
-    registry.add('done', () => undefined, { period: '1h' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const controller = new AbortController();
-    const stream = sse(await fetch(`${base}/api/events`, { signal: controller.signal }));
-    const timelines = () =>
-      stream.events.filter((e) => e.event === 'timeline').map((e) => e.data as DashboardSnapshot);
-    await stream.until(() => timelines().length > 0);
-    expect(timelines()[0].runs).toEqual([
-      {
-        name: 'done',
-        start: expect.any(Number) as number,
-        end: expect.any(Number) as number,
-        outcome: 'succeeded',
-      },
-    ]);
-    const triggered = registry.trigger('slow');
-    await stream.until(() => timelines().some((t) => t.runs[0]?.name === 'slow'));
-    const started = timelines().find((t) => t.runs[0]?.name === 'slow')!;
-    expect(started.runs).toEqual([
-      { name: 'slow', start: expect.any(Number) as number, outcome: 'running' },
-    ]);
-    release();
-    await triggered;
-    await stream.until(() =>
-      timelines().some((t) => t.runs[0]?.outcome === 'succeeded' && t.runs[0].name === 'slow'),
-    );
-    const ended = timelines().find(
-      (t) => t.runs[0]?.name === 'slow' && t.runs[0].outcome !== 'running',
-    )!;
-    expect(ended.runs[0].start).toBe(started.runs[0].start);
-    expect(ended.runs[0].end).toBeGreaterThanOrEqual(started.runs[0].start);
-    controller.abort();
-  });
-});
+    afterEach(() => app.close());
+
+    it('GET api/state answers the runs so far and the registry clock time', async () => {
+      let n = 0;
+      const fail = () => {
+        if (++n === 2) throw new Error('second');
+      };
+      registry.add('gc', fail, { period: '1h', initialDelay: '1h' });
+      await registry.trigger('gc');
+      await registry.trigger('gc');
+      const state = (await (await fetch(`${base}/api/state`)).json()) as DashboardSnapshot;
+      expect(Math.abs(state.now - Date.now())).toBeLessThan(1000);
+      const runs = state.runs.filter((r) => r.name === 'gc');
+      expect(runs.map((r) => r.outcome)).toEqual(['succeeded', 'failed']);
+      for (const r of runs) expect(r.end).toBeGreaterThanOrEqual(r.start);
+      expect(runs[0].start).toBeLessThanOrEqual(runs[1].start);
+    });
+
+    it('SSE: the runs so far at connect, then each run as it starts and as it ends', async () => {
+      let release: () => void = () => undefined;
+      registry.add('slow', () => new Promise<void>((resolve) => (release = resolve)), {
+        period: '1h',
+        initialDelay: '1h',
+      });
+      registry.add('done', () => undefined, { period: '1h' });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const controller = new AbortController();
+      const stream = sse(await fetch(`${base}/api/events`, { signal: controller.signal }));
+      const timelines = () =>
+        stream.events.filter((e) => e.event === 'timeline').map((e) => e.data as DashboardSnapshot);
+      await stream.until(() => timelines().length > 0);
+      expect(timelines()[0].runs).toEqual([
+        {
+          name: 'done',
+          start: expect.any(Number) as number,
+          end: expect.any(Number) as number,
+          outcome: 'succeeded',
+        },
+      ]);
+      const triggered = registry.trigger('slow');
+      await stream.until(() => timelines().some((t) => t.runs[0]?.name === 'slow'));
+      const started = timelines().find((t) => t.runs[0]?.name === 'slow')!;
+      expect(started.runs).toEqual([
+        { name: 'slow', start: expect.any(Number) as number, outcome: 'running' },
+      ]);
+      release();
+      await triggered;
+      await stream.until(() =>
+        timelines().some((t) => t.runs[0]?.outcome === 'succeeded' && t.runs[0].name === 'slow'),
+      );
+      const ended = timelines().find(
+        (t) => t.runs[0]?.name === 'slow' && t.runs[0].outcome !== 'running',
+      )!;
+      expect(ended.runs[0].start).toBe(started.runs[0].start);
+      expect(ended.runs[0].end).toBeGreaterThanOrEqual(started.runs[0].start);
+      controller.abort();
+    });
+  },
+);
 
 describe('the timeline of a loop another replica runs (FakeCluster)', () => {
   const RETRY = 2000;
