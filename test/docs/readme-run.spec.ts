@@ -346,7 +346,7 @@ const runners: Runner[] = [
     },
   },
   {
-    heading: '## Dashboard (preview)',
+    heading: '## Dashboard',
     marker: "WaitDashboardModule.forRoot({ path: '/wait', readOnly: false })",
     async run(block) {
       const module = await load('dashboard', block.code);
