@@ -2,12 +2,14 @@ import { Logger, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { WaitModule, type WaitModuleOptions } from 'nestjs-wait';
+import { WaitDashboardModule } from 'nestjs-wait/dashboard';
 import { WaitHealthIndicator } from 'nestjs-wait/terminus';
 import { ContainerRuntime } from './container-runtime.js';
 import { CONTAINER_GC, GarbageCollector, IMAGE_GC } from './garbage-collector.js';
 import { gcSettings } from './gc.config.js';
 import { HealthController } from './health.controller.js';
 import { cluster } from './cluster.config.js';
+import { LocalOnlyGuard } from './local-only.guard.js';
 import { LoopsController } from './loops.controller.js';
 import { RuntimeController } from './runtime.controller.js';
 
@@ -41,6 +43,9 @@ import { RuntimeController } from './runtime.controller.js';
       },
     }),
     TerminusModule,
+    // The dashboard at /wait, with its trigger/pause/resume buttons, for requests from this
+    // machine only (every other one gets 403, the page included).
+    WaitDashboardModule.forRoot({ path: '/wait', readOnly: false, guard: LocalOnlyGuard }),
   ],
   controllers: [LoopsController, RuntimeController, HealthController],
   providers: [ContainerRuntime, GarbageCollector, WaitHealthIndicator],

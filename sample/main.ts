@@ -27,4 +27,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 await app.listen(process.env.PORT ?? 3000, '127.0.0.1');
-logger.log(`Sample listening on ${await app.getUrl()}`);
+const url = await app.getUrl();
+logger.log(`Sample listening on ${url}`);
+logger.log(`Dashboard on ${url}/wait`);

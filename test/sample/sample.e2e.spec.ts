@@ -141,6 +141,21 @@ it('answers 503 on /health once container GC has failed for 3 periods, 200 after
   );
 });
 
+it('serves the dashboard at /wait to this machine, read-write, and logs its URL', async () => {
+  await logged(new RegExp(`Dashboard on ${base.replace(/[.]/g, '\\.')}/wait\\b`));
+  const page = await fetch(`${base}/wait`, { signal: AbortSignal.timeout(5_000) });
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+  await page.text();
+  const { status, body } = await call('GET', '/wait/api/state');
+  expect(status).toBe(200);
+  expect(body).toMatchObject({ readOnly: false });
+  expect((body as { loops: { name: string }[] }).loops.map((l) => l.name)).toEqual([
+    'container-gc',
+    'image-gc',
+  ]);
+});
+
 it('answers 404 for an unknown loop', async () => {
   for (const [method, path] of [
     ['GET', '/loops/nope'],
