@@ -353,6 +353,7 @@ describe('status and events$', () => {
       period: 60_000,
       jitter: 0,
       sliding: true,
+      backoff: false,
       iterations: 2,
       failures: 0,
       consecutiveFailures: 0,
@@ -365,6 +366,17 @@ describe('status and events$', () => {
       lastError: undefined,
       nextRunAt: new Date(120_000),
     });
+  });
+
+  it('backoff says whether a backoff is set, as update() changes it', async () => {
+    registry.add('retrying', () => undefined, {
+      period: '1m',
+      backoff: { initial: '1s', max: '1m' },
+    });
+    expect(registry.get('retrying').backoff).toBe(true);
+    expect(registry.get('Worker.tick').backoff).toBe(false);
+    await registry.update('retrying', { backoff: null });
+    expect(registry.get('retrying').backoff).toBe(false);
   });
 
   it('a failed run: lastOutcome, lastError and its one-line message; kept after a success', async () => {
