@@ -1,16 +1,15 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import {
-  auditTime,
+  audit,
   catchError,
   defer,
   distinctUntilChanged,
   EMPTY,
   exhaustMap,
   from,
-  interval,
   map,
   merge,
-  type Observable,
+  Observable,
   of,
   ReplaySubject,
   share,
@@ -21,7 +20,8 @@ import {
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { LoopEvent, LoopStatus, MemberStatus } from '../polling/polling.interfaces.js';
-import { PollingRegistry } from '../polling/polling.registry.js';
+import { orchestratorOf, PollingRegistry } from '../polling/polling.registry.js';
+import type { Clock } from '../wait/internal.js';
 import { DASHBOARD_REFRESH_MS, DASHBOARD_SETTINGS } from './dashboard.constants.js';
 import type { DashboardSettings } from './dashboard.options.js';
 import { type DashboardRunSpan, RunHistory } from './run-history.js';
@@ -104,10 +104,13 @@ export class DashboardFeed implements OnModuleDestroy {
       const span = this.#history.event(event);
       if (span !== undefined) this.#spans.next(span);
     });
-    // Timing is the registry's; the feed only re-reads: on a tick, or when a run says the view
-    // changed (a burst of run events makes one read, 100 ms after its first). exhaustMap: a read
-    // in progress absorbs the requests made meanwhile.
-    this.#states = merge(interval(DASHBOARD_REFRESH_MS), this.#runs.pipe(auditTime(100))).pipe(
+    // The feed only re-reads: on a tick, or when a run says the view changed (a burst of run
+    // events makes one read, 100 ms after its first), on the registry's clock like the loops (a
+    // FakeClock drives it in tests). exhaustMap: a read in progress absorbs the requests made
+    // meanwhile.
+    const clock = orchestratorOf(registry).options.clock;
+    const ticks = every(clock, DASHBOARD_REFRESH_MS);
+    this.#states = merge(ticks, this.#runs.pipe(audit(() => after(clock, 100)))).pipe(
       startWith(0),
       exhaustMap(() =>
         from(this.read()).pipe(
@@ -200,4 +203,28 @@ export class DashboardFeed implements OnModuleDestroy {
     await Promise.race([Promise.all(ends), bound]);
     this.#responses.clear();
   }
+}
+
+/** Emits once, `ms` after it is subscribed to, on `clock`. */
+function after(clock: Clock, ms: number): Observable<void> {
+  return new Observable<void>((subscriber) => {
+    const handle = clock.setTimeout(() => {
+      subscriber.next();
+      subscriber.complete();
+    }, ms);
+    return () => clock.clearTimeout(handle);
+  });
+}
+
+/** Emits every `ms` from when it is subscribed to, on `clock`, until unsubscribed. */
+function every(clock: Clock, ms: number): Observable<void> {
+  return new Observable<void>((subscriber) => {
+    let handle: unknown;
+    const tick = (): void => {
+      handle = clock.setTimeout(tick, ms);
+      subscriber.next();
+    };
+    handle = clock.setTimeout(tick, ms);
+    return () => clock.clearTimeout(handle);
+  });
 }

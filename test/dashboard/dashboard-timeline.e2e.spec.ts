@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { INestApplication } from '@nestjs/common';
@@ -7,7 +8,7 @@ import { PollingRegistry, WaitModule } from '../../lib/index.js';
 import { WaitDashboardModule, type DashboardSnapshot } from '../../lib/dashboard/index.js';
 import { DashboardFeed } from '../../lib/dashboard/dashboard.feed.js';
 import type { DashboardSettings } from '../../lib/dashboard/dashboard.options.js';
-import { FakeCluster } from '../../lib/testing/index.js';
+import { FakeClock, FakeCluster } from '../../lib/testing/index.js';
 import { addLoops, bootReplica, Downstream, type App } from '../cluster/support.js';
 import { sse } from './sse.js';
 
@@ -145,5 +146,54 @@ describe('the timeline of a loop another replica runs (FakeCluster)', () => {
     expect(remote.every((r) => r.outcome === 'succeeded')).toBe(true);
     expect(ran.length).toBeGreaterThanOrEqual(6);
     for (const f of feeds) await f.onModuleDestroy();
+  });
+});
+
+describe("the feed's refresh, on the registry's clock (FakeClock)", () => {
+  it('reads once a second while a client listens, once 100 ms after a burst of runs, and never after the last left', async () => {
+    const clock = new FakeClock();
+    const ref = await Test.createTestingModule({
+      imports: [WaitModule.forRoot({ clock }), WaitDashboardModule.forRoot()],
+    }).compile();
+    const app = ref.createNestApplication({ logger: false });
+    await app.init();
+    try {
+      const registry = app.get(PollingRegistry);
+      registry.add('gc', () => undefined, { period: '1h', initialDelay: '1h' });
+      const feed = app.get(DashboardFeed);
+      const list = jest.spyOn(registry, 'list');
+      const idle = clock.pendingTimers;
+      const states: string[] = [];
+      const a = feed.stream().subscribe((m) => m.type === 'state' && states.push(m.data as string));
+      const b = feed.stream().subscribe(() => undefined);
+      await clock.advance(0);
+      // One read at the first client's connect, shared by the second.
+      expect(list).toHaveBeenCalledTimes(1);
+      await clock.advance(999);
+      expect(list).toHaveBeenCalledTimes(1);
+      await clock.advance(1);
+      expect(list).toHaveBeenCalledTimes(2);
+      await clock.advance(3000);
+      expect(list).toHaveBeenCalledTimes(5);
+      // Three runs at once: one read, 100 ms after the first.
+      await clock.advance(200);
+      for (let i = 0; i < 3; i++) void registry.trigger('gc');
+      await clock.advance(99);
+      expect(list).toHaveBeenCalledTimes(5);
+      await clock.advance(1);
+      expect(list).toHaveBeenCalledTimes(6);
+      // Only changes are sent: the state changed with the runs, not with each tick.
+      expect(states.length).toBeLessThan(list.mock.calls.length);
+      a.unsubscribe();
+      await clock.advance(2000);
+      expect(list).toHaveBeenCalledTimes(8);
+      b.unsubscribe();
+      await clock.advance(10_000);
+      expect(list).toHaveBeenCalledTimes(8);
+      // No timer of the feed is left: only the loop's own.
+      expect(clock.pendingTimers).toBe(idle);
+    } finally {
+      await app.close();
+    }
   });
 });
