@@ -3,8 +3,9 @@
  * tarball, the main entry's declarations free of optional peers, then the tarball installed into
  * throwaway apps on Nest 11 and Nest 12, each booting one `@Until` loop from an ES module, from
  * CommonJS (`require('nestjs-wait')`) and from TypeScript compiled with `module: commonjs`, and
- * closing cleanly; type-checked from `.mts` and `.cts`; and, on Nest 11, a CommonJS project's Jest
- * test run with the README's ts-jest configuration. Run by `npm run test:package`.
+ * closing cleanly, and serving `nestjs-wait/dashboard` on Express; type-checked from `.mts` and
+ * `.cts`; and, on Nest 11, a CommonJS project's Jest test run with the README's ts-jest
+ * configuration. Run by `npm run test:package`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -196,7 +197,7 @@ interface Outcome {
 }
 
 /** Runs `file` in `cwd`; it must exit by itself (no timer left), with code 0 and nothing on stderr. */
-function boot(cwd: string, file: string): Promise<{ outcome: Outcome; stderr: string }> {
+function boot<T = Outcome>(cwd: string, file: string): Promise<{ outcome: T; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -210,7 +211,7 @@ function boot(cwd: string, file: string): Promise<{ outcome: Outcome; stderr: st
     child.on('exit', (code) => {
       clearTimeout(timer);
       if (code !== 0) reject(new Error(`${file} exited with ${code}\n${stdout}\n${stderr}`));
-      else resolve({ outcome: JSON.parse(stdout.trim().split('\n').pop()!) as Outcome, stderr });
+      else resolve({ outcome: JSON.parse(stdout.trim().split('\n').pop()!) as T, stderr });
     });
   });
 }
@@ -227,6 +228,7 @@ describe.each([11, 12])('installed in a Nest %i app', (nest) => {
       dependencies: {
         '@nestjs/common': `^${nest}`,
         '@nestjs/core': `^${nest}`,
+        '@nestjs/platform-express': `^${nest}`,
         '@nestjs/terminus': `^${nest}`,
         'nestjs-wait': `file:${tarball}`,
         '@types/node': '^20',
@@ -240,7 +242,14 @@ describe.each([11, 12])('installed in a Nest %i app', (nest) => {
       cwd: app,
       timeout: 300_000,
     });
-    for (const file of ['boot.mjs', 'boot.cjs', 'types.mts', 'types.cts', 'boot-commonjs.ts']) {
+    for (const file of [
+      'boot.mjs',
+      'boot.cjs',
+      'dashboard.mjs',
+      'types.mts',
+      'types.cts',
+      'boot-commonjs.ts',
+    ]) {
       await copyFile(join(apps, file), join(app, file));
     }
     // The CommonJS project's Jest test: its config and tsconfig under the names Jest and ts-jest
@@ -282,6 +291,22 @@ describe.each([11, 12])('installed in a Nest %i app', (nest) => {
       expect(stderr).toBe('');
     },
   );
+
+  it('serves the dashboard on Express: page, state, a refused and an accepted POST, the stream; closes with it open', async () => {
+    const { outcome, stderr } = await boot<Record<string, unknown>>(app, 'dashboard.mjs');
+    expect(outcome).toMatchObject({
+      page: 200,
+      csp: true,
+      html: true,
+      loops: ['gc'],
+      refused: 403,
+      triggered: 200,
+      events: ['timeline', 'state'],
+    });
+    expect(outcome.runs).toBeGreaterThanOrEqual(1);
+    expect(outcome.closedIn).toBeLessThan(1000);
+    expect(stderr).toBe('');
+  });
 
   it('compiles a TypeScript CommonJS app with module commonjs, which boots and closes cleanly', async () => {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
