@@ -321,6 +321,22 @@ if (missing && !process.env.CI)
       await link.click();
       await page.locator('section#detail').waitFor({ state: 'visible' });
       await text(page, 'section#detail [data-detail-name]', CONTAINER_GC);
+      // Its wide timeline draws two runs apart, on its own width.
+      await sample.registry.trigger(CONTAINER_GC);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sample.registry.trigger(CONTAINER_GC);
+      const bars = 'section#detail [data-timeline] [data-run]';
+      await page.waitForFunction((s) => document.querySelectorAll(s).length >= 2, bars);
+      // Placed by a transform: two runs 300 ms apart get two places (not all at the left edge,
+      // as on a strip whose width read 0).
+      const places = await page.evaluate(
+        (s) =>
+          [...document.querySelectorAll(s)].map(
+            (b) => /translateX\(([\d.]+)px\)/.exec(b.getAttribute('style') ?? '')?.[1],
+          ),
+        bars,
+      );
+      expect(new Set(places.map(Number).map(Math.round)).size).toBeGreaterThan(1);
     });
   });
 
