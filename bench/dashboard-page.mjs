@@ -5,18 +5,16 @@
 // recalculation, over 10 s (Chrome's Performance.getMetrics). Arguments: N P, or the default
 // pairs 300 loops every 500 ms and 1,000 loops every 2 s.
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, hasChromium, INSTALL_CHROMIUM, launchChromium } from '../scripts/chromium.mjs';
 
 const { WaitModule, PollingRegistry } = await import('../dist/index.js');
 const { WaitDashboardModule } = await import('../dist/dashboard/index.js');
 
-const CHROMIUM = '/usr/bin/chromium';
-if (!existsSync(CHROMIUM)) {
-  console.error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\``);
+if (!hasChromium()) {
+  console.error(`${CHROMIUM} is missing: ${INSTALL_CHROMIUM}`);
   process.exit(1);
 }
 const cases = process.argv[2]
@@ -26,17 +24,7 @@ const cases = process.argv[2]
       [1000, 2000],
     ];
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 console.log('| loops | period | runs/s | script | layout | style | total (s per s) |');
 console.log('|---|---|---|---|---|---|---|');
 for (const [loops, period] of cases) {

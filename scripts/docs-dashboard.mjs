@@ -4,21 +4,18 @@
 // test/docs/dashboard-screenshot.spec.ts), when and in which chromium it was taken.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { DASHBOARD_PAGE } from '../dist/dashboard/dashboard.page.js';
+import { CHROMIUM, hasChromium, INSTALL_CHROMIUM, launchChromium } from './chromium.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const png = fileURLToPath(new URL('../docs/dashboard.png', import.meta.url));
 const json = fileURLToPath(new URL('../docs/dashboard.json', import.meta.url));
 
-if (!existsSync(CHROMIUM)) {
-  // playwright-core is only ever given this browser: it downloads none.
-  console.error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\``);
+if (!hasChromium()) {
+  console.error(`${CHROMIUM} is missing: ${INSTALL_CHROMIUM}`);
   process.exit(1);
 }
 
@@ -67,17 +64,7 @@ try {
     'the sample to listen',
     () => /Dashboard on (http:\/\/127\.0\.0\.1:\d+)\/wait/.exec(output)?.[1],
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1200, height: 700 } });
   await page.goto(`${base}/wait`);
   await page.locator('#status', { hasText: /^live$/ }).waitFor();

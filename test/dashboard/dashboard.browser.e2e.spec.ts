@@ -1,14 +1,19 @@
 import type { CanActivate, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { filter, firstValueFrom } from 'rxjs';
 import { PollingRegistry, WaitModule } from '../../lib/index.js';
 import { WaitDashboardModule, type WaitDashboardOptions } from '../../lib/dashboard/index.js';
 import { ContainerRuntime } from '../../sample/container-runtime.js';
 import { CONTAINER_GC, IMAGE_GC } from '../../sample/garbage-collector.js';
+import {
+  CHROMIUM,
+  hasChromium,
+  INSTALL_CHROMIUM,
+  launchChromium,
+} from '../../scripts/chromium.mjs';
 import { until } from '../leader/servers.js';
 
 /*
@@ -36,15 +41,6 @@ declare const document: {
 };
 declare const location: { pathname: string };
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const HOSTILE_ERROR = `disk full: <img src=y onerror=alert(2)> <x-probe>`;
 const POD = 'pod-browser';
@@ -121,10 +117,9 @@ function post(page: Page, loop: string, action: string): Promise<number> {
   );
 }
 
-const missing = !existsSync(CHROMIUM);
-const HOW = 'install it with `apt-get install -y chromium` (.ci/run does)';
+const missing = !hasChromium();
 if (missing && !process.env.CI)
-  console.warn(`Skipping the dashboard browser tests: no ${CHROMIUM}; ${HOW}.`);
+  console.warn(`Skipping the dashboard browser tests: no ${CHROMIUM}; ${INSTALL_CHROMIUM}.`);
 
 (missing && !process.env.CI ? describe.skip : describe)('the dashboard in chromium', () => {
   let browser: Browser;
@@ -135,8 +130,10 @@ if (missing && !process.env.CI)
   const apps: INestApplication[] = [];
 
   beforeAll(async () => {
-    if (missing) throw new Error(`The dashboard browser tests need ${CHROMIUM}: ${HOW}.`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    if (missing) {
+      throw new Error(`The dashboard browser tests need ${CHROMIUM}: ${INSTALL_CHROMIUM}.`);
+    }
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
