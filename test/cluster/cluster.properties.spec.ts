@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { FakeCluster } from '../../lib/testing/index.js';
-import { addLoops, applyFault, bootReplica, Downstream, endFaults, type App } from './support.js';
+import {
+  addLoops,
+  advanceStep,
+  applyFault,
+  bootReplica,
+  Downstream,
+  endFaults,
+  faultStep,
+  type App,
+} from './support.js';
 
 /*
  * Property: whatever happens to the replicas (crash, pause past the lease, partition and heal,
@@ -10,13 +19,7 @@ import { addLoops, applyFault, bootReplica, Downstream, endFaults, type App } fr
  */
 
 const LOOPS = 12;
-const step = fc.oneof(
-  fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 20_000 }) }),
-  fc.record({
-    kind: fc.constantFrom('crash', 'pause', 'partition', 'leave', 'join' as const),
-    who: fc.nat(5),
-  }),
-);
+const step = fc.oneof(advanceStep(20_000), faultStep);
 
 describe('spread loops, whatever the faults', () => {
   it('never overlap unfenced, and end with one runner per loop', async () => {

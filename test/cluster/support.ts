@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import fc from 'fast-check';
 import { Test } from '@nestjs/testing';
 import {
   PollingRegistry,
@@ -112,7 +113,10 @@ export async function bootReplica(
   return { replica, app, registry: app.get(PollingRegistry), logger };
 }
 
-/** Adds `count` loops `loop-0`… (spread by default) whose runs last `duration` ms (or until aborted). */
+/**
+ * Adds `count` loops `loop-0`… (spread by default) whose runs last `duration` ms (or until
+ * aborted), each written to `downstream` with its fencing token.
+ */
 export function addLoops(
   target: App,
   downstream: Downstream,
@@ -123,6 +127,7 @@ export function addLoops(
     prefix = 'loop',
     sliding = true,
     placement = 'spread',
+    initialDelay,
   }: {
     count: number;
     placement?: 'spread' | 'leader';
@@ -130,6 +135,7 @@ export function addLoops(
     duration?: number;
     prefix?: string;
     sliding?: boolean;
+    initialDelay?: number;
   },
 ): string[] {
   const names: string[] = [];
@@ -150,7 +156,7 @@ export function addLoops(
         });
         downstream.finish(run);
       },
-      { period, sliding, placement },
+      { period, sliding, placement, initialDelay },
     );
   }
   return names;
@@ -171,6 +177,16 @@ export function owned(apps: readonly App[], names: readonly string[]): Map<strin
   }
   return counts;
 }
+
+/** A property test's step of time passing: up to `max` ms. */
+export const advanceStep = (max: number) =>
+  fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max }) });
+
+/** A property test's fault, on one of up to 6 replicas: see {@link applyFault}. */
+export const faultStep: fc.Arbitrary<FaultStep> = fc.record({
+  kind: fc.constantFrom('crash', 'pause', 'partition', 'leave', 'join' as const),
+  who: fc.nat(5),
+});
 
 /**
  * A fault a property test applies to one of its replicas (`who` modulo their number); a

@@ -1,7 +1,15 @@
 import fc from 'fast-check';
-import type { PollingContext } from '../../lib/index.js';
 import { FakeCluster } from '../../lib/testing/index.js';
-import { applyFault, bootReplica, Downstream, endFaults, type App } from './support.js';
+import {
+  addLoops,
+  advanceStep,
+  applyFault,
+  bootReplica,
+  Downstream,
+  endFaults,
+  faultStep,
+  type App,
+} from './support.js';
 
 /*
  * Property: whatever the replicas do meanwhile (crash, pause, partition, join, leave), a
@@ -16,12 +24,9 @@ const RENEW = 10_000;
 const RUN = 300;
 
 const step = fc.oneof(
-  fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 8000 }) }),
+  advanceStep(8000),
   fc.record({ kind: fc.constant('trigger' as const), who: fc.nat(5) }),
-  fc.record({
-    kind: fc.constantFrom('crash', 'pause', 'partition', 'leave', 'join' as const),
-    who: fc.nat(5),
-  }),
+  faultStep,
 );
 
 describe('cluster-wide trigger(), whatever the faults', () => {
@@ -34,22 +39,13 @@ describe('cluster-wide trigger(), whatever the faults', () => {
         const join = async () => {
           const a = await bootReplica(cluster.replica(`r${apps.length}`));
           apps.push(a);
-          const clock = a.replica.clock;
-          a.registry.add(
-            'job',
-            async ({ signal, fencingToken }: PollingContext) => {
-              const run = downstream.begin('job', a.replica.identity, fencingToken);
-              await new Promise<void>((resolve) => {
-                const timer = clock.setTimeout(resolve, RUN);
-                signal.addEventListener('abort', () => {
-                  clock.clearTimeout(timer);
-                  resolve();
-                });
-              });
-              downstream.finish(run);
-            },
-            { period: HOUR, initialDelay: HOUR, placement: 'spread' },
-          );
+          addLoops(a, downstream, {
+            count: 1,
+            prefix: 'job',
+            period: HOUR,
+            initialDelay: HOUR,
+            duration: RUN,
+          });
         };
         for (let i = 0; i < 3; i++) await join();
         await cluster.clock.advance(4000);
@@ -71,7 +67,7 @@ describe('cluster-wide trigger(), whatever the faults', () => {
               if (state !== 'up') continue;
               const call: (typeof calls)[number] = { at: cluster.clock.now(), on: target };
               calls.push(call);
-              target.registry.trigger('job').then(
+              target.registry.trigger('job-0').then(
                 () => (call.settled = cluster.clock.now()),
                 (error: Error) => {
                   call.settled = cluster.clock.now();
@@ -87,17 +83,17 @@ describe('cluster-wide trigger(), whatever the faults', () => {
           await cluster.clock.advance(2 * LEASE + RENEW);
           downstream.check();
           // Only triggers explain a run: at most one run per call.
-          expect(downstream.of('job').length).toBeLessThanOrEqual(calls.length);
+          expect(downstream.of('job-0').length).toBeLessThanOrEqual(calls.length);
           for (const call of calls) {
             // A killed process settles nothing; every other call settled (a leave ends its wait).
             if (killed.has(call.on)) continue;
             // Settled: within the lease for the owner to take it, then the run and a report.
             expect(call.settled).toBeDefined();
-            if (call.error !== undefined) expect(call.error.message).toMatch(/"job"/);
+            if (call.error !== undefined) expect(call.error.message).toMatch(/"job-0"/);
           }
           const resolved = calls.filter((c) => c.settled !== undefined && c.error === undefined);
           // A call that resolved had its run (calls made before that run started share it).
-          if (resolved.length > 0) expect(downstream.of('job').length).toBeGreaterThan(0);
+          if (resolved.length > 0) expect(downstream.of('job-0').length).toBeGreaterThan(0);
         } finally {
           for (const a of apps) {
             if (a.replica.state === 'up') await cluster.clock.runUntil(a.app.close());
