@@ -1,16 +1,13 @@
 import { jest } from '@jest/globals';
 import { Test } from '@nestjs/testing';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { INestApplication } from '@nestjs/common';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PollingRegistry, WaitModule } from '../../lib/index.js';
 import { WaitDashboardModule, type DashboardSnapshot } from '../../lib/dashboard/index.js';
 import { DashboardFeed } from '../../lib/dashboard/dashboard.feed.js';
 import type { DashboardSettings } from '../../lib/dashboard/dashboard.options.js';
 import { FakeClock, FakeCluster } from '../../lib/testing/index.js';
 import { addLoops, bootReplica, Downstream, type App } from '../cluster/support.js';
-import { sse } from './sse.js';
+import { appOn, listening, sse } from './support.js';
 
 /*
  * The timelines: each loop's recent runs in GET api/state and as SSE `timeline` events, from
@@ -28,15 +25,8 @@ describe.each(['express', 'fastify'] as const)(
       const ref = await Test.createTestingModule({
         imports: [WaitModule.forRoot(), WaitDashboardModule.forRoot()],
       }).compile();
-      app =
-        adapter === 'fastify'
-          ? ref.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
-              logger: false,
-            })
-          : ref.createNestApplication({ logger: false });
-      await app.listen(0, '127.0.0.1');
-      const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
-      base = `http://127.0.0.1:${port}/wait`;
+      app = appOn(adapter, ref);
+      base = `${await listening(app)}/wait`;
       registry = app.get(PollingRegistry);
     });
     afterEach(() => app.close());

@@ -1,7 +1,5 @@
 import type { CanActivate, INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { filter, firstValueFrom } from 'rxjs';
 import { PollingRegistry, WaitModule } from '../../lib/index.js';
@@ -15,6 +13,7 @@ import {
   launchChromium,
 } from '../../scripts/chromium.mjs';
 import { until } from '../leader/servers.js';
+import { listening } from './support.js';
 
 /*
  * The dashboard in a real browser: Debian's chromium (/usr/bin/chromium, which .ci/run installs),
@@ -54,9 +53,7 @@ interface Served {
 }
 
 async function listen(app: INestApplication): Promise<Served> {
-  await app.listen(0, '127.0.0.1');
-  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
-  return { app, base: `http://127.0.0.1:${port}`, registry: app.get(PollingRegistry) };
+  return { app, base: await listening(app), registry: app.get(PollingRegistry) };
 }
 
 /** A small app: WaitModule and the dashboard with `options`, its loops added by `setup`. */

@@ -4,16 +4,13 @@ import {
   Injectable,
   type ModuleMetadata,
 } from '@nestjs/common';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { jest } from '@jest/globals';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { PollingRegistry, WaitModule } from '../../lib/index.js';
 import { WaitDashboardModule, type WaitDashboardOptions } from '../../lib/dashboard/index.js';
 import { DASHBOARD_PAGE } from '../../lib/dashboard/dashboard.page.js';
-import { sse } from './sse.js';
+import { type Adapter, appOn, listening, sse } from './support.js';
 
 /* The dashboard through a real HTTP server, on each of Nest's adapters, with fetch. */
 
@@ -26,8 +23,6 @@ interface Served {
 }
 
 let served: Served | undefined;
-
-type Adapter = 'express' | 'fastify';
 
 async function serveOn(
   adapter: Adapter,
@@ -43,19 +38,13 @@ async function serveOn(
     ],
     providers: metadata.providers ?? [],
   }).compile();
-  const app: INestApplication =
-    adapter === 'fastify'
-      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
-          logger: false,
-        })
-      : moduleRef.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
-  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  const app = appOn(adapter, moduleRef);
+  const origin = await listening(app);
   const registry = app.get(PollingRegistry);
   // A loop that runs once at start, then waits an hour: the tests trigger it.
   registry.add(HOSTILE, () => undefined, { period: '1h' });
   registry.add('failing', () => Promise.reject(new Error(HOSTILE)), { period: '1h' });
-  served = { app, base: `http://127.0.0.1:${port}`, registry };
+  served = { app, base: origin, registry };
   return served;
 }
 

@@ -1,3 +1,28 @@
+import type { INestApplication } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { TestingModule } from '@nestjs/testing';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** The HTTP adapters the dashboard is tested on. */
+export type Adapter = 'express' | 'fastify';
+
+/** The testing module's app on `adapter`, without Nest's logs. */
+export function appOn(adapter: Adapter, moduleRef: TestingModule): INestApplication {
+  return adapter === 'fastify'
+    ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+        logger: false,
+      })
+    : moduleRef.createNestApplication({ logger: false });
+}
+
+/** Listens on a free port of 127.0.0.1; answers the app's origin (`http://127.0.0.1:<port>`). */
+export async function listening(app: INestApplication): Promise<string> {
+  await app.listen(0, '127.0.0.1');
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
 /** One server-sent event: its name and its data, parsed as JSON. */
 export interface SseEvent {
   event: string;
