@@ -17,6 +17,7 @@ import {
 } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { Observable } from 'rxjs';
+import { describe } from '../leader/leader-messages.js';
 import { PollingRegistry } from '../polling/polling.registry.js';
 import { DASHBOARD_CSRF_HEADER, DASHBOARD_SETTINGS } from './dashboard.constants.js';
 import { DashboardFeed, type DashboardMessage, type DashboardSnapshot } from './dashboard.feed.js';
@@ -116,7 +117,7 @@ export function dashboardController(settings: DashboardSettings): Type<unknown> 
       } catch (error) {
         // The registry refused (a loop paused cluster-wide, a store out of reach, shutdown):
         // 409 with its message, which names the loop, rather than an opaque 500.
-        throw new ConflictException(error instanceof Error ? error.message : String(error));
+        throw new ConflictException(describe(error));
       }
       return { name, action: verb, done: true };
     }

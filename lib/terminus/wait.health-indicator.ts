@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { LeaderElector } from '../leader/leader-elector.js';
+import { describe } from '../leader/leader-messages.js';
 import type { LoopStatus } from '../polling/polling.interfaces.js';
 import { orchestratorOf, PollingRegistry } from '../polling/polling.registry.js';
 import { summarize } from './error-summary.formatter.js';
@@ -157,8 +158,8 @@ export class WaitHealthIndicator {
     try {
       statuses = await this.registry.list({ cluster: true });
     } catch (error) {
-      const text = error instanceof Error ? error.message : String(error);
-      return session.down({ ...data, loops: {}, message: terminusMessages.storeUnread(text) });
+      const text = terminusMessages.storeUnread(describe(error));
+      return session.down({ ...data, loops: {}, message: text });
     }
     const loops: Record<string, ClusterLoopHealth> = {};
     const nowhere: string[] = [];
