@@ -33,9 +33,7 @@ export class RunHistory {
     const list = this.#runs.get(event.name);
     const last = list?.at(-1);
     if (list === undefined || last === undefined || last.outcome !== 'running') return undefined;
-    const ended: DashboardRunSpan = { ...last, end: at, outcome: event.type };
-    list[list.length - 1] = ended;
-    return ended;
+    return RunHistory.#end(list, at, event.type);
   }
 
   /**
@@ -62,10 +60,8 @@ export class RunHistory {
       if (last !== undefined && start < last.start) return undefined;
       return this.#push(span);
     }
-    if (last.outcome !== 'running' || outcome === 'running') return undefined;
-    const ended: DashboardRunSpan = { ...last, end, outcome };
-    list[list.length - 1] = ended;
-    return ended;
+    if (last.outcome !== 'running' || end === undefined) return undefined;
+    return RunHistory.#end(list, end, status.lastOutcome ?? 'succeeded');
   }
 
   /** Every loop's kept runs, oldest first. */
@@ -76,6 +72,17 @@ export class RunHistory {
   /** Forgets the loops not in `names` (removed from the registry). */
   keepOnly(names: ReadonlySet<string>): void {
     for (const name of this.#runs.keys()) if (!names.has(name)) this.#runs.delete(name);
+  }
+
+  /** Ends the last run of `list` (a running one) at `end` with `outcome`. */
+  static #end(
+    list: DashboardRunSpan[],
+    end: number,
+    outcome: 'succeeded' | 'failed',
+  ): DashboardRunSpan {
+    const ended: DashboardRunSpan = { ...list[list.length - 1], end, outcome };
+    list[list.length - 1] = ended;
+    return ended;
   }
 
   #push(span: DashboardRunSpan): DashboardRunSpan {
